@@ -1,0 +1,177 @@
+"""The public entry points: read the edges, call the hooks, decide.
+
+>>> from telemetry_policy import resolve
+>>> d = resolve("mytool", app_default="local")
+>>> d.may_collect, d.may_upload
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from datetime import datetime, timezone
+
+from .context import Context
+from .decision import Decision, decide
+from .errors import PolicyError, UsageError
+from .model import Layer
+from .modes import Mode
+from .policyfile import APP_NAME
+
+ENV_ROOT = "TELEMETRY_POLICY_ROOT"
+
+
+class RefusedError(PolicyError):
+    """``set`` asked for more than the system ceiling allows."""
+
+
+def check_app(app: str | None) -> str | None:
+    if app is not None and (not isinstance(app, str) or not APP_NAME.fullmatch(app)):
+        raise UsageError(
+            f"invalid app name {app!r}: use 1-64 of a-z 0-9 . _ -, starting with a letter or digit"
+        )
+    return app
+
+
+def _mode(value: Mode | str | None) -> Mode | None:
+    if value is None or isinstance(value, Mode):
+        return value
+    try:
+        return Mode.parse(value)
+    except ValueError as e:
+        raise UsageError(f"app_default: {e}") from None
+
+
+def _root(root: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
+    """The root prefix and, if it cannot be used, why (which then fails closed)."""
+    root = root or environ.get(ENV_ROOT) or "/"
+    if not root.startswith("/"):
+        return root, f"root {root!r} is not an absolute path"
+    if not os.path.isdir(root):
+        return root, f"root {root} is not a directory"
+    return os.path.normpath(root), ""
+
+
+def evaluate(
+    app: str | None,
+    *,
+    app_default: Mode | str | None = None,
+    root: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    record: bool = False,
+    platform: bool = False,
+) -> Decision:
+    """Resolve without the ``resolve()`` conveniences; the CLI uses this with
+    ``record=False`` (never writes) and ``platform=True`` (audit shows it)."""
+    from .plugins import Hooks, make_manager
+    from .userstore import load_first_on, record_first_on, state_path
+
+    check_app(app)
+    default = _mode(app_default)
+    environ = os.environ if environ is None else environ
+    if now is None:
+        now = datetime.now(timezone.utc)
+    elif now.tzinfo is None or now.utcoffset() is None:
+        raise UsageError("now must be a timezone-aware datetime")
+    root, problem = _root(root, environ)
+    context = Context(root, environ, now)
+    hooks = Hooks(make_manager())
+    if problem:
+        layers: list[Layer] = []
+        errors = [problem]
+    else:
+        layers, errors = hooks.layers(context)
+    choice, more = hooks.user_choice(app, context)
+    caps, even_more = hooks.caps(app, context)
+    errors += more + even_more
+    state = state_path(environ)
+    first_on = load_first_on(state, app)
+
+    def run(errors: list[str]) -> Decision:
+        return decide(
+            app,
+            layers=layers,
+            choice=choice,
+            caps=caps,
+            now=now,
+            app_default=default,
+            first_on=first_on,
+            errors=errors,
+            platform=context.platform,
+            plugins=hooks.infos(),
+        )
+
+    decision = run(errors)
+    if platform and decision.platform is None and not problem:
+        from dataclasses import replace
+
+        decision = replace(decision, platform=context.platform())
+    failed = hooks.decided(decision)
+    if failed:  # a failing observer fails closed too
+        decision = run(errors + failed)
+    if record and root == "/":
+        became_on = decision.mode is Mode.ON and decision.on_since == now and first_on is None
+        if became_on or (decision.mode is not Mode.ON and first_on is not None):
+            # unrecorded means "not yet": upload stays off, never the reverse
+            with contextlib.suppress(PolicyError):
+                record_first_on(state, app, now if became_on else None)
+    return decision
+
+
+def resolve(
+    app: str,
+    *,
+    app_default: Mode | str | None = None,
+    root: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """May ``app`` collect, and upload, for this user, now? And why.
+
+    Call it before reading your own telemetry setting::
+
+        d = resolve("mytool", app_default="local")
+        if d.may_collect: ...
+        if d.may_upload: ...
+
+    ``app_default`` is your program's own default; it never exceeds the
+    system ceiling. ``root``, ``environ`` and ``now`` default to ``/``
+    (or ``$TELEMETRY_POLICY_ROOT``), ``os.environ`` and the current time.
+    Problems never raise: they lower the mode and are listed in ``errors``.
+    Only a wrong call (bad app name, naive ``now``) raises UsageError.
+    """
+    if app is None:
+        raise UsageError("app is required; the global decision is `telemetry-policy audit`")
+    return evaluate(app, app_default=app_default, root=root, environ=environ, now=now, record=True)
+
+
+def set_mode(
+    app: str | None,
+    mode: Mode | str | None,
+    *,
+    root: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Record the user's choice for ``app`` (None: every app); ``mode=None`` forgets it.
+
+    A mode above the ceiling (for the app, or the global one) raises
+    RefusedError naming where the ceiling was set. Returns the new decision.
+    """
+    from .userstore import store_path, write_choice
+
+    environ = os.environ if environ is None else environ
+    now = now or datetime.now(timezone.utc)
+    wanted = _mode(mode)
+    system = evaluate(app, root=root, environ=environ, now=now)
+    if wanted is not None and wanted > system.ceiling:
+        origin = system.origin_of("ceiling")
+        why = f" ({system.errors[0]})" if system.errors else ""
+        raise RefusedError(
+            f"{wanted} is above the ceiling {system.ceiling} for "
+            f"{app or 'all apps'}, set by {origin}{why}"
+        )
+    write_choice(store_path(environ), app, wanted, now)
+    return evaluate(app, root=root, environ=environ, now=now)

@@ -1,0 +1,134 @@
+"""``telemetry-policy audit``: every path considered, every value's origin, the decision.
+
+Modelled on ``git config --show-origin`` and chrome://policy: nothing that
+influenced the answer is left out, and nothing that was passed over is hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from .api import evaluate
+from .decision import Decision
+from .locations import search_paths
+from .model import Layer, Trace
+
+
+def apps_named(decision: Decision) -> list[str]:
+    """Every app named in a policy file or plugin layer that was read."""
+    names: set[str] = set()
+    for layer in decision.layers:
+        if layer.policy is not None:
+            names.update(app for app, _ in layer.policy.apps)
+    return sorted(names)
+
+
+def run_audit(
+    app: str | None,
+    *,
+    root: str | None,
+    environ: Mapping[str, str],
+    now: datetime | None = None,
+) -> list[Decision]:
+    """The decision for ``app`` or, without one, the global decision and one per app."""
+    main = evaluate(app, root=root, environ=environ, now=now, platform=True)
+    if app is not None:
+        return [main]
+    return [main] + [
+        evaluate(name, root=root, environ=environ, now=now) for name in apps_named(main)
+    ]
+
+
+def _layer_dict(layer: Layer) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "path": layer.origin.source if layer.origin.kind == "file" else None,
+        "name": layer.name,
+        "tier": layer.tier,
+        "status": layer.status,
+    }
+    if layer.origin.kind == "plugin":
+        out["plugin"] = layer.origin.source
+    if layer.origin.line is not None:
+        out["line"] = layer.origin.line
+    if layer.reason:
+        out["reason"] = layer.reason
+    return out
+
+
+def _trace_dict(t: Trace) -> dict[str, Any]:
+    value = t.value if t.key == "upload_delay_days" else str(t.value)
+    return {
+        "key": t.key,
+        "value": value,
+        "origin": str(t.origin),
+        "origin_kind": t.origin.kind,
+        "overrode": [
+            {"value": v if t.key == "upload_delay_days" else str(v), "origin": str(o)}
+            for v, o in t.overrode
+        ],
+        **({"note": t.note} if t.note else {}),
+    }
+
+
+def as_json(decisions: list[Decision], root: str) -> dict[str, Any]:
+    main = decisions[0]
+    out = main.as_dict()
+    out["root"] = root
+    out["trace"] = [_trace_dict(t) for t in main.trace]
+    out["layers"] = [_layer_dict(layer) for layer in main.layers]
+    p = main.platform
+    out["platform"] = (
+        None if p is None else {"id": p.id, "version": p.version, "like": list(p.like)}
+    )
+    out["plugins"] = [
+        {
+            "name": i.name,
+            "kind": i.kind,
+            "status": i.status,
+            "trusted": i.trusted,
+            "hooks": list(i.hooks),
+        }
+        for i in main.plugins
+    ]
+    out["search_paths"] = [{"tier": tier, "path": path} for tier, path in search_paths(root)]
+    if main.app is None:
+        out["apps"] = {
+            d.app: {**d.as_dict(), "trace": [_trace_dict(t) for t in d.trace]}
+            for d in decisions[1:]
+        }
+    return out
+
+
+def as_text(decisions: list[Decision], root: str) -> str:
+    main = decisions[0]
+    p = main.platform
+    lines = [f"Root: {root}"]
+    if p is not None:
+        like = f" (like {' '.join(p.like)})" if p.like else ""
+        lines.append(f"Platform: {p.id or 'unknown'} {p.version or '(no version)'}{like}")
+    lines += ["", "Searched, lowest precedence first:"]
+    lines += [f"  {tier:<8} {path}" for tier, path in search_paths(root)]
+    lines += ["", "Policy files, in the order they apply:"]
+    if not main.layers:
+        lines.append("  (none found: built-in defaults apply)")
+    width = max((len(layer.status) for layer in main.layers), default=0)
+    for layer in main.layers:
+        where = (
+            str(layer.origin) if layer.origin.kind == "file" else f"plugin {layer.origin.source}"
+        )
+        reason = f"  ({layer.reason})" if layer.reason else ""
+        lines.append(f"  {layer.status:<{width}}  {layer.tier:<7} {where}{reason}")
+    lines += ["", "Plugins:"]
+    for info in main.plugins:
+        hooks = ", ".join(h.removeprefix("telemetry_policy_") for h in info.hooks)
+        lines.append(f"  {info.name} ({info.kind}, {info.status}): {hooks}")
+    for d in decisions:
+        lines += ["", "Decision for " + (d.app or "all apps (global)") + ":"]
+        lines += d.explain().splitlines()[1:]
+        lines.append(
+            f"  => mode {d.mode}, may collect: {'yes' if d.may_collect else 'no'}, "
+            f"may upload: {'yes' if d.may_upload else 'no'}"
+        )
+    return "\n".join(lines)

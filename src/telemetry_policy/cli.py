@@ -1,0 +1,216 @@
+"""The ``telemetry-policy`` command. Every error is one line; exit 0 fine,
+1 problems found, 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from . import __version__
+from .errors import PolicyError, UsageError
+
+EPILOG = """\
+files:
+  /usr/lib/telemetry-policy/       vendor policy (packages install here)
+  /usr/local/lib/telemetry-policy/ locally installed software
+  /run/telemetry-policy/           runtime policy
+  /etc/telemetry-policy/           admin policy (highest precedence)
+  Each holds policy.toml (only the highest copy counts) and policy.d/*.toml
+  drop-ins (applied by file name; a higher same-named file, an empty file or
+  a symlink to /dev/null replaces or masks a lower one).
+  $XDG_CONFIG_HOME/telemetry-policy/user.toml   your own choices (set/unset)
+
+environment:
+  TELEMETRY_POLICY_ROOT  root prefix, as --root
+  TELEMETRY_POLICY_MODE  your choice for every app: off, local or on
+  DO_NOT_TRACK           set (not empty, 0 or false): mode off
+
+exit status: 0 fine, 1 problems found, 2 usage error.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + error
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to generate the man page)."""
+    parser = _Parser(
+        prog="telemetry-policy",
+        description="Resolve and explain the system's telemetry policy: what the "
+        "distribution and the admin allow, and what you chose within it.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        help="read system policy under DIR (an image), as systemctl --root",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser(
+        "resolve",
+        help="print the mode for APP (off, local or on)",
+        description="Print the mode APP may use. Exit 0 whenever a mode could "
+        "be decided, including a fail-closed off; problems go to stderr.",
+    )
+    p.add_argument("app", metavar="APP")
+    p.add_argument(
+        "--app-default",
+        metavar="MODE",
+        choices=("off", "local", "on"),
+        help="the program's own default when the user made no choice",
+    )
+    p.add_argument("--json", action="store_true", help="print the decision as JSON")
+
+    p = sub.add_parser(
+        "audit",
+        help="show every policy path, value origin and the decision",
+        description="Show the platform, every policy path considered and its "
+        "status, each value with its origin, the plugins, and the decision "
+        "(without APP: the global one and one per app named in any file).",
+    )
+    p.add_argument("app", metavar="APP", nargs="?")
+    p.add_argument("--json", action="store_true", help="print the audit as JSON")
+
+    p = sub.add_parser(
+        "validate",
+        help="check policy files' content (for packagers)",
+        description="Check each FILE as a policy file (content only: "
+        "ownership and place are not checked).",
+    )
+    p.add_argument("files", metavar="FILE", nargs="+")
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+
+    p = sub.add_parser(
+        "set",
+        help="choose your mode for APP or --all",
+        usage="telemetry-policy set (APP | --all) MODE",
+        description="Record your choice; refused (exit 1) above the ceiling.",
+    )
+    p.add_argument("--all", action="store_true", help="every app without its own choice")
+    p.add_argument("words", metavar="APP MODE", nargs="+")
+
+    p = sub.add_parser(
+        "unset",
+        help="forget your choice for APP or --all",
+        usage="telemetry-policy unset (APP | --all)",
+    )
+    p.add_argument("--all", action="store_true", help="the choice for every app")
+    p.add_argument("words", metavar="APP", nargs="*")
+
+    sub.add_parser("paths", help="list where policy and your choices are read from")
+    return parser
+
+
+def _dump(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=False))
+
+
+def _target(args: argparse.Namespace, words: int) -> tuple[str | None, list[str]]:
+    """Split `set`/`unset` words into (app or None for --all, the rest)."""
+    expected = words - 1 if args.all else words
+    if len(args.words) != expected:
+        form = "(APP | --all) MODE" if args.command == "set" else "(APP | --all)"
+        raise UsageError(f"{args.command} takes {form}")
+    return (None, args.words) if args.all else (args.words[0], args.words[1:])
+
+
+def _run(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    environ = os.environ
+    root = args.root or environ.get("TELEMETRY_POLICY_ROOT") or "/"
+    if args.root is not None and not os.path.isdir(args.root):
+        raise UsageError(f"--root {args.root}: not a directory")
+    if args.command == "paths":
+        from .locations import search_paths
+        from .userstore import state_path, store_path
+
+        for tier, path in search_paths(root):
+            print(f"{tier:<8} {path}")
+        print(f"{'user':<8} {store_path(environ)}")
+        print(f"{'state':<8} {state_path(environ)}")
+        return 0
+    if args.command == "validate":
+        return _validate(args.files, args.json)
+    if args.command == "resolve":
+        from .api import evaluate
+
+        d = evaluate(args.app, app_default=args.app_default, root=root, environ=environ)
+        for error in d.errors:
+            print(f"telemetry-policy: {error}", file=sys.stderr)
+        _dump(d.as_dict()) if args.json else print(d.mode)
+        return 0
+    if args.command == "audit":
+        from .api import check_app
+        from .audit import as_json, as_text, run_audit
+
+        decisions = run_audit(check_app(args.app), root=root, environ=environ)
+        _dump(as_json(decisions, root)) if args.json else print(as_text(decisions, root))
+        return 1 if any(d.errors for d in decisions) else 0
+    # set / unset
+    from .api import set_mode
+
+    app, rest = _target(args, 2 if args.command == "set" else 1)
+    mode = rest[0] if rest else None
+    if mode is not None and mode not in ("off", "local", "on"):
+        raise UsageError(f"unknown mode {mode!r}: use off, local or on")
+    d = set_mode(app, mode, root=root, environ=environ, now=datetime.now(timezone.utc))
+    what = app or "all apps"
+    print(f"{what}: {'chose ' + mode if mode else 'choice removed'}; mode now {d.mode}")
+    return 0
+
+
+def _validate(files: Sequence[str], as_json: bool) -> int:
+    from .policyfile import MAX_SIZE, parse_policy
+
+    results = []
+    for path in files:
+        try:
+            with open(path, "rb") as f:
+                data = f.read(MAX_SIZE + 1)
+            parse_policy(data, path)
+            results.append({"path": path, "valid": True})
+        except PolicyError as e:
+            results.append({"path": path, "valid": False, "error": str(e)})
+        except OSError as e:
+            results.append({"path": path, "valid": False, "error": f"{path}: {e.strerror}"})
+    if as_json:
+        _dump({"schema": 1, "files": results})
+    else:
+        for r in results:
+            print(
+                f"{r['path']}: ok" if r["valid"] else r["error"],
+                file=sys.stdout if r["valid"] else sys.stderr,
+            )
+    return 0 if all(r["valid"] for r in results) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``telemetry-policy`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except UsageError as e:
+        print(f"telemetry-policy: {e}", file=sys.stderr)
+        return 2
+    except PolicyError as e:
+        print(f"telemetry-policy: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""The heart: a pure function from layers and user inputs to a Decision.
+
+Files, environment and the clock are read at the edges (``api``); this
+module only combines what it is given, so every rule is testable with
+plain values. The steps are DESIGN.md section 5, in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from .model import Choice, Layer, Origin, Platform, Setting, Trace, Value
+from .modes import Mode
+from .platform import holds
+
+JSON_SCHEMA = 1
+DEFAULT_UPLOAD_DELAY_DAYS = 7
+BUILT_IN = Origin("built-in", "built-in default")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    kind: str  # built-in or external
+    hooks: tuple[str, ...]
+    status: str = "loaded"  # loaded, disabled
+    distribution: str = ""
+    version: str = ""
+    trusted: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What an app may do, and why. ``app`` is None for the global decision."""
+
+    app: str | None
+    mode: Mode
+    default: Mode
+    ceiling: Mode
+    upload_delay_days: int
+    may_upload: bool
+    locked: bool
+    choice: Choice | None
+    on_since: datetime | None
+    errors: tuple[str, ...]
+    layers: tuple[Layer, ...]
+    trace: tuple[Trace, ...]
+    platform: Platform | None = None
+    plugins: tuple[PluginInfo, ...] = ()
+
+    @property
+    def may_collect(self) -> bool:
+        return self.mode >= Mode.LOCAL
+
+    @property
+    def upload_from(self) -> datetime | None:
+        if self.mode is not Mode.ON or self.on_since is None:
+            return None
+        return self.on_since + timedelta(days=self.upload_delay_days)
+
+    def origin_of(self, key: str) -> Origin:
+        return next(t.origin for t in self.trace if t.key == key)
+
+    def explain(self) -> str:
+        """A few lines a person reads: the decision and where each value came from."""
+        name = self.app or "(all apps)"
+        lines = [f"{name}: mode {self.mode}" + ("" if self.may_collect else " (collect nothing)")]
+        for t in self.trace:
+            line = f"  {t.key} = {t.value}  from {t.origin}"
+            if t.overrode:
+                line += "  (overrode " + ", ".join(f"{v} from {o}" for v, o in t.overrode) + ")"
+            if t.note:
+                line += f"  [{t.note}]"
+            lines.append(line)
+        if self.mode is Mode.ON:
+            when = self.upload_from
+            lines.append(
+                f"  may upload: {'yes' if self.may_upload else 'not yet'}"
+                + (f" (from {when:%Y-%m-%d %H:%M %Z})" if when and not self.may_upload else "")
+            )
+        if self.locked:
+            lines.append("  locked: the system ceiling is off; no user choice can enable telemetry")
+        lines.extend(f"  error: {e}" for e in self.errors)
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stable JSON form (``schema`` 1) of ``resolve --json``."""
+        return {
+            "schema": JSON_SCHEMA,
+            "app": self.app,
+            "mode": str(self.mode),
+            "default": str(self.default),
+            "ceiling": str(self.ceiling),
+            "upload_delay_days": self.upload_delay_days,
+            "may_collect": self.may_collect,
+            "may_upload": self.may_upload,
+            "locked": self.locked,
+            "choice": None
+            if self.choice is None
+            else {"mode": str(self.choice.mode), "origin": str(self.choice.origin)},
+            "on_since": _iso(self.on_since),
+            "upload_from": _iso(self.upload_from),
+            "errors": list(self.errors),
+        }
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat()
+
+
+class _Values:
+    """The running value of each key with the values it overrode."""
+
+    def __init__(self, default: Mode, default_origin: Origin) -> None:
+        self.current: dict[str, tuple[Value, Origin]] = {
+            "default": (default, default_origin),
+            "ceiling": (Mode.ON, BUILT_IN),
+            "upload_delay_days": (DEFAULT_UPLOAD_DELAY_DAYS, BUILT_IN),
+        }
+        self.overrode: dict[str, list[tuple[Value, Origin]]] = {k: [] for k in self.current}
+        self.notes: dict[str, str] = {}
+
+    def set(self, key: str, value: Value, origin: Origin, note: str = "") -> None:
+        self.overrode[key].append(self.current[key])
+        self.current[key] = (value, origin)
+        if note:
+            self.notes[key] = note
+
+    def get(self, key: str) -> Value:
+        return self.current[key][0]
+
+    def trace(self, key: str) -> Trace:
+        value, origin = self.current[key]
+        return Trace(key, value, origin, tuple(self.overrode[key]), self.notes.get(key, ""))
+
+
+def _tightens(key: str, new: Value, old: Value) -> bool:
+    # a longer upload delay is the more private direction
+    return new >= old if key == "upload_delay_days" else new <= old
+
+
+def decide(
+    app: str | None,
+    *,
+    layers: Sequence[Layer],
+    choice: Choice | None,
+    caps: Sequence[Choice],
+    now: datetime,
+    app_default: Mode | None = None,
+    first_on: datetime | None = None,
+    platform: Callable[[], Platform] | None = None,
+    errors: Sequence[str] = (),
+    plugins: Sequence[PluginInfo] = (),
+) -> Decision:
+    """Combine system layers and user inputs into a Decision.
+
+    ``first_on`` is when this user's mode for ``app`` was first seen ``on``
+    (the state file); ``errors`` are problems found while gathering inputs
+    (plugins, user store): any of them fails closed.
+    """
+    problems = list(errors)
+    # 1. Start.
+    if app_default is None:
+        values = _Values(Mode.OFF, BUILT_IN)
+    else:
+        values = _Values(app_default, Origin("app", "app_default from the calling program"))
+    # 2. System layers in order, [when] first; [plugins] merged from applied files.
+    ordered = sorted(layers, key=lambda layer: layer.sort_key)
+    judged: list[Layer] = []
+    seen_platform: Platform | None = None
+    for layer in ordered:
+        if layer.status == "applied" and layer.policy and layer.policy.when:
+            if seen_platform is None:
+                seen_platform = platform() if platform else Platform("", "")
+            ok, why = holds(layer.policy.when, seen_platform)
+            if not ok:
+                layer = replace(layer, status="skipped", reason=why)
+        judged.append(layer)
+    trusted: set[str] = set()
+    disabled: set[str] = set()
+    for layer in judged:
+        if layer.status == "applied" and layer.policy and layer.tier != "plugin":
+            trusted.update(layer.policy.trusted)
+            disabled.update(layer.policy.disabled)
+    final: list[Layer] = []
+    for layer in judged:
+        if layer.tier == "plugin" and layer.status == "applied" and layer.origin.source in disabled:
+            layer = replace(layer, status="disabled", reason="listed in [plugins] disabled")
+        if layer.failed:
+            problems.append(f"{layer.origin}: {layer.reason}")
+        if layer.status == "applied" and layer.policy:
+            settings: list[Setting] = list(layer.policy.policy)
+            if app is not None:
+                settings.extend(layer.policy.app(app))
+            untrusted = layer.tier == "plugin" and layer.origin.source not in trusted
+            dropped = []
+            for s in settings:
+                if untrusted and not _tightens(s.key, s.value, values.get(s.key)):
+                    dropped.append(f"{s.key} = {s.value}")
+                    continue
+                values.set(s.key, s.value, s.origin)
+            if dropped:
+                layer = replace(
+                    layer,
+                    reason="untrusted plugin may only tighten; dropped: " + ", ".join(dropped),
+                )
+        final.append(layer)
+    # Fail closed: any unusable input forces the ceiling off.
+    if problems:
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        values.set(
+            "ceiling",
+            Mode.OFF,
+            Origin("error", f"fail closed ({count})"),
+            "first: " + problems[0],
+        )
+    ceiling = Mode(values.get("ceiling"))
+    # 3. The default never exceeds the ceiling.
+    if values.get("default") > ceiling:
+        values.set("default", ceiling, values.current["ceiling"][1], "lowered to the ceiling")
+    default = Mode(values.get("default"))
+    # 4-5. The user's choice, or the default; never above the ceiling.
+    if choice is not None:
+        mode_origin, mode = choice.origin, choice.mode
+        if choice.error:
+            problems.append(choice.error)
+    else:
+        mode, mode_origin = default, values.current["default"][1]
+    trail: list[tuple[Value, Origin]] = []
+    note = ""
+    if mode > ceiling:
+        trail.append((mode, mode_origin))
+        mode, mode_origin = ceiling, values.current["ceiling"][1]
+        note = "lowered to the ceiling"
+    # 6. Caps (DO_NOT_TRACK and the like) can only lower.
+    for cap in caps:
+        if cap.mode < mode:
+            trail.append((mode, mode_origin))
+            mode, mode_origin = cap.mode, cap.origin
+            note = "lowered by " + str(cap.origin)
+    # 7. Upload waits upload_delay_days after the mode became on.
+    delay = int(values.get("upload_delay_days"))
+    on_since = None
+    if mode is Mode.ON:
+        if choice is not None and choice.mode is Mode.ON and choice.since is not None:
+            on_since = choice.since
+        else:
+            on_since = first_on or now
+    may_upload = on_since is not None and now >= on_since + timedelta(days=delay)
+    trace = tuple(values.trace(k) for k in ("default", "ceiling", "upload_delay_days"))
+    trace += (Trace("mode", mode, mode_origin, tuple(trail), note),)
+    return Decision(
+        app=app,
+        mode=mode,
+        default=default,
+        ceiling=ceiling,
+        upload_delay_days=delay,
+        may_upload=may_upload,
+        locked=ceiling is Mode.OFF,
+        choice=choice,
+        on_since=on_since,
+        errors=tuple(problems),
+        layers=tuple(final),
+        trace=trace,
+        platform=seen_platform,
+        plugins=tuple(plugins),
+    )

@@ -1,0 +1,275 @@
+"""Where system policy lives, and how each candidate file is judged (UAPI.6).
+
+Everything is found under a root prefix so that an image can be audited from
+outside, like ``systemctl --root``. Only regular files are read; everything
+else named ``*.toml`` is invalid and fails closed, and nothing here can block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from dataclasses import dataclass
+
+from .policyfile import MAX_SIZE
+
+#: The one statement of precedence: (tier, directory), lowest first.
+DIRECTORIES: tuple[tuple[str, str], ...] = (
+    ("vendor", "usr/lib/telemetry-policy"),
+    ("local", "usr/local/lib/telemetry-policy"),
+    ("runtime", "run/telemetry-policy"),
+    ("admin", "etc/telemetry-policy"),
+)
+MAIN = "policy.toml"
+DROPINS = "policy.d"
+_MAX_LINKS = 40
+_OPEN_FLAGS = (
+    os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One path that was considered, with its status and, if read, its bytes."""
+
+    path: str  # the path on this machine (root prefix included)
+    name: str  # file name: the sort and replacement key
+    tier: str
+    main: bool
+    status: str  # applied (read), replaced, masked, invalid, refused, ignored
+    reason: str = ""
+    data: bytes | None = None
+
+
+class _Unusable(Exception):
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _join(root: str, path: str) -> str:
+    return os.path.join(root, path.lstrip("/")) if root != "/" else "/" + path.lstrip("/")
+
+
+def chase(root: str, path: str) -> str:
+    """Resolve ``path`` (absolute, inside the image) under ``root``.
+
+    Symlinks are followed component by component; absolute targets and
+    ``..`` are kept inside ``root``. Raises _Unusable for loops and dangling
+    links. Returns a path on this machine; the last component is not a link.
+    """
+    parts = [p for p in path.split("/") if p and p != "."]
+    done: list[str] = []
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        here = _join(root, "/".join([*done, part]))
+        try:
+            st = os.lstat(here)
+        except FileNotFoundError:
+            raise _Unusable("invalid", f"{here} does not exist (dangling symlink?)") from None
+        except OSError as e:
+            raise _Unusable("invalid", f"cannot read {here}: {e.strerror}") from None
+        if not stat.S_ISLNK(st.st_mode):
+            done.append(part)
+            continue
+        links += 1
+        if links > _MAX_LINKS:
+            raise _Unusable("invalid", f"too many levels of symlinks at {here} (a loop?)")
+        target = os.readlink(here)
+        if target.startswith("/"):
+            done = []
+        parts = [p for p in target.split("/") if p and p != "."] + parts
+    return _join(root, "/".join(done))
+
+
+def _trusted_owners(root: str) -> frozenset[int]:
+    owners = {0, os.getuid()}
+    if root != "/":
+        with contextlib.suppress(OSError):
+            owners.add(os.stat(root).st_uid)
+    return frozenset(owners)
+
+
+def _check_trust(what: str, st: os.stat_result, owners: frozenset[int]) -> None:
+    if st.st_uid not in owners:
+        raise _Unusable(
+            "refused",
+            f"{what} is owned by uid {st.st_uid}, not root or you",
+        ) from None
+    if st.st_mode & 0o022:
+        raise _Unusable(
+            "refused",
+            f"{what} is writable by {'group' if st.st_mode & 0o020 else 'others'}"
+            f" (mode {stat.S_IMODE(st.st_mode):04o}); run chmod go-w on it",
+        )
+
+
+def _read(root: str, inside: str, owners: frozenset[int]) -> bytes | None:
+    """Read a policy file, or return None when it is a mask.
+
+    ``inside`` is the path within the image. Raises _Unusable.
+    """
+    entry = _join(root, inside)
+    try:
+        st = os.lstat(entry)
+    except OSError as e:
+        raise _Unusable("invalid", f"cannot read: {e.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            text = os.readlink(entry)
+        except OSError as e:
+            raise _Unusable("invalid", f"cannot read symlink: {e.strerror}") from None
+        if text == "/dev/null":  # judged by the link text, also under --root
+            return None
+        if not text.startswith("/"):
+            text = os.path.join(os.path.dirname(inside), text)
+        real = chase(root, text)
+    else:
+        real = entry
+    kind = _file_kind(os.lstat(real).st_mode)
+    if kind:  # refuse before opening: opening a device can have effects
+        raise _Unusable("invalid", f"not a regular file ({kind}); only regular files are read")
+    try:
+        fd = os.open(real, _OPEN_FLAGS)
+    except OSError as e:
+        reason = "changed to a symlink while being read" if e.errno == errno.ELOOP else e.strerror
+        raise _Unusable("invalid", f"cannot open: {reason}") from None
+    try:
+        st = os.fstat(fd)
+        kind = _file_kind(st.st_mode)
+        if kind:
+            raise _Unusable("invalid", f"not a regular file ({kind}); only regular files are read")
+        _check_trust("file" if real == entry else f"link target {real}", st, owners)
+        _check_trust(f"directory {os.path.dirname(real)}", os.stat(os.path.dirname(real)), owners)
+        if st.st_size == 0:
+            return None
+        if st.st_size > MAX_SIZE:
+            raise _Unusable("invalid", f"file is larger than {MAX_SIZE // 1024} KiB")
+        chunks = []
+        left = MAX_SIZE + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > MAX_SIZE:
+            raise _Unusable("invalid", f"file is larger than {MAX_SIZE // 1024} KiB")
+        return data or None
+    except OSError as e:
+        raise _Unusable("invalid", f"cannot read: {e.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "" if stat.S_ISREG(mode) else "not a regular file"
+
+
+def _entries(root: str, inside: str) -> tuple[list[str], str]:
+    """Names in a directory of the image, or an error reason."""
+    try:
+        real = chase(root, inside)
+        return sorted(os.listdir(real)), ""
+    except _Unusable as e:
+        return [], "" if "does not exist" in e.reason else e.reason
+    except FileNotFoundError:
+        return [], ""
+    except OSError as e:
+        return [], f"cannot list {_join(root, inside)}: {e.strerror}"
+
+
+def _judge(root: str, tier: str, inside: str, main: bool, owners: frozenset[int]) -> Candidate:
+    path = _join(root, inside)
+    name = os.path.basename(inside)
+    try:
+        data = _read(root, inside, owners)
+    except _Unusable as e:
+        return Candidate(path, name, tier, main, e.status, e.reason)
+    if data is None:
+        return Candidate(path, name, tier, main, "masked", "mask: hides same-named files below")
+    return Candidate(path, name, tier, main, "applied", "", data)
+
+
+def discover(root: str = "/") -> list[Candidate]:
+    """Every candidate policy path under ``root``, judged, in application order.
+
+    The main file comes first; drop-ins follow by file name whatever their
+    directory. Candidates that lost (replaced, masked, ignored) are kept so
+    that ``audit`` can show them.
+    """
+    owners = _trusted_owners(root)
+    found: list[Candidate] = []
+    # The main file: only the copy in the highest directory counts.
+    winner: Candidate | None = None
+    for tier, directory in reversed(DIRECTORIES):
+        inside = f"{directory}/{MAIN}"
+        if not os.path.lexists(_join(root, inside)):
+            continue
+        if winner is None:
+            winner = _judge(root, tier, inside, True, owners)
+            found.append(winner)
+        else:
+            found.append(_lost(_join(root, inside), MAIN, tier, True, winner))
+    # Drop-ins: the highest same-named file wins; then all by name.
+    by_name: dict[str, list[Candidate]] = {}
+    for tier, directory in reversed(DIRECTORIES):
+        inside = f"{directory}/{DROPINS}"
+        names, problem = _entries(root, inside)
+        if problem:
+            found.append(Candidate(_join(root, inside), DROPINS, tier, False, "invalid", problem))
+        for name in names:
+            path = _join(root, f"{inside}/{name}")
+            if not name.endswith(".toml") or name.startswith("."):
+                found.append(
+                    Candidate(
+                        path,
+                        name,
+                        tier,
+                        False,
+                        "ignored",
+                        "hidden file" if name.startswith(".") else "not a *.toml file",
+                    )
+                )
+                continue
+            losers = by_name.setdefault(name, [])
+            if not losers:
+                losers.append(_judge(root, tier, f"{inside}/{name}", False, owners))
+            else:
+                losers.append(_lost(path, name, tier, False, losers[0]))
+    for name in sorted(by_name):
+        found.extend(by_name[name])
+    return found
+
+
+def _lost(path: str, name: str, tier: str, main: bool, winner: Candidate) -> Candidate:
+    if winner.status == "masked":
+        return Candidate(path, name, tier, main, "masked", f"masked by {winner.path}")
+    return Candidate(path, name, tier, main, "replaced", f"replaced by {winner.path}")
+
+
+def search_paths(root: str = "/") -> list[tuple[str, str]]:
+    """(tier, path) of every place policy is looked for, lowest precedence first."""
+    out = []
+    for tier, directory in DIRECTORIES:
+        out.append((tier, _join(root, f"{directory}/{MAIN}")))
+        out.append((tier, _join(root, f"{directory}/{DROPINS}/*.toml")))
+    return out

@@ -1,0 +1,81 @@
+"""The platform a policy is judged on, and ``[when]`` conditions.
+
+``distro`` is imported only when a file has ``[when]``: a telemetry client
+calls us at every start and should not pay for it otherwise. It reads the
+root's own os-release and never spawns ``lsb_release``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+
+from .model import Condition, Platform
+from .policyfile import VERSION_EXPR
+
+_OPS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def detect(root: str = "/") -> Platform:
+    """Read the distribution of ``root`` from its os-release file."""
+    import distro
+
+    info = distro.LinuxDistribution(
+        include_lsb=False, include_uname=False, root_dir=None if root == "/" else root
+    )
+    return Platform(info.id(), info.version(), tuple(info.like().split()))
+
+
+def _numeric(version: str) -> tuple[int, ...] | None:
+    parts = version.strip().split(".")
+    if not version.strip() or not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def compare_versions(expr: str, version: str) -> bool | None:
+    """``compare_versions(">=12", "12.4")`` -> True; None when ``version``
+    is not a dotted number (the condition is then false)."""
+    m = VERSION_EXPR.fullmatch(expr)
+    have = _numeric(version)
+    if m is None or have is None:
+        return None
+    want = tuple(int(p) for p in m.group(2).split("."))
+    # compare component by component, padding with zeros (12 == 12.0)
+    width = max(len(want), len(have))
+    want += (0,) * (width - len(want))
+    have += (0,) * (width - len(have))
+    return _OPS[m.group(1) or "=="](have, want)
+
+
+def holds(when: Condition, platform: Platform) -> tuple[bool, str]:
+    """Whether a ``[when]`` table holds, and if not, why not (for audit)."""
+    if when.distro is not None:
+        names = {platform.id, *platform.like}
+        if not names.intersection(when.distro):
+            have = platform.id or "unknown"
+            like = f" (like {' '.join(platform.like)})" if platform.like else ""
+            return (
+                False,
+                f"[when] distro = {list(when.distro)} does not match {have}{like}",
+            )
+    if when.distro_version is not None:
+        result = compare_versions(when.distro_version, platform.version)
+        if result is None:
+            return False, (
+                f"[when] distro_version {when.distro_version!r}: "
+                f"this system's version {platform.version!r} is not numeric"
+            )
+        if not result:
+            return False, (
+                f"[when] distro_version {when.distro_version!r} does not match "
+                f"version {platform.version}"
+            )
+    return True, ""

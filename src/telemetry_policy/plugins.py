@@ -1,0 +1,295 @@
+"""The plugin manager, the built-in sources (as plugins) and a typed hook caller.
+
+Each hook implementation is called on its own, so one plugin that raises or
+returns garbage is named in the error, does not stop the others, and makes
+the resolution fail closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .context import Context
+from .decision import Decision, PluginInfo
+from .errors import PluginError, PolicyFileError, UserStoreError
+from .hookspecs import PROJECT, hookimpl
+from .locations import discover
+from .model import Choice, Layer, Origin
+from .modes import Mode
+from .policyfile import PLUGIN_NAME, check_document, parse_policy
+from .userstore import Store, load_store, store_path
+
+ENV_MODE = "TELEMETRY_POLICY_MODE"
+ENV_DNT = "DO_NOT_TRACK"
+
+
+def _constant(origin: Origin) -> Callable[[int | None], Origin]:
+    return lambda _line: origin
+
+
+def file_layers(root: str) -> list[Layer]:
+    """Every candidate policy file under ``root`` as a layer with its status."""
+    layers = []
+    for c in discover(root):
+        origin = Origin("file", c.path)
+        if c.data is None:
+            layers.append(Layer(c.name, origin, c.tier, c.status, c.reason, None, c.main))
+            continue
+        try:
+            policy = parse_policy(c.data, c.path)
+        except PolicyFileError as e:
+            reason = e.reason + (f"; {e.hint}" if e.hint else "")
+            layers.append(
+                Layer(
+                    c.name,
+                    Origin("file", c.path, e.line),
+                    c.tier,
+                    "invalid",
+                    reason,
+                    None,
+                    c.main,
+                )
+            )
+            continue
+        layers.append(Layer(c.name, origin, c.tier, "applied", "", policy, c.main))
+    return layers
+
+
+class FileSource:
+    """Policy files in the UAPI.6 directories under the root."""
+
+    @hookimpl
+    def telemetry_policy_layers(self, context: Context) -> list[Layer]:
+        return file_layers(context.root)
+
+
+def _store(context: Context) -> Store | UserStoreError:
+    if "user-store" not in context.cache:
+        try:
+            context.cache["user-store"] = load_store(store_path(context.environ))
+        except UserStoreError as e:
+            context.cache["user-store"] = e
+    found: Store | UserStoreError = context.cache["user-store"]
+    return found
+
+
+def _store_choice(app: str | None, context: Context) -> Choice | None:
+    store = _store(context)
+    if isinstance(store, UserStoreError):  # a corrupt store counts as "off"
+        return Choice(Mode.OFF, Origin("user", store.path), None, f"{store}; read as off")
+    return store.choice(app)
+
+
+class EnvChoice:
+    """``TELEMETRY_POLICY_MODE``: the first user choice consulted."""
+
+    @hookimpl(tryfirst=True)
+    def telemetry_policy_user_choice(self, context: Context) -> Choice | None:
+        value = context.environ.get(ENV_MODE, "")
+        if not value:
+            return None
+        origin = Origin("env", ENV_MODE)
+        try:
+            return Choice(Mode.parse(value.strip().lower()), origin)
+        except ValueError:
+            return Choice(
+                Mode.OFF,
+                origin,
+                None,
+                f"{ENV_MODE}={value[:40]!r} is not off, local or on; read as off",
+            )
+
+
+class UserStoreChoice:
+    """The user store's ``[app.NAME]``: after the environment, before app-native stores."""
+
+    @hookimpl(tryfirst=True)
+    def telemetry_policy_user_choice(self, app: str | None, context: Context) -> Choice | None:
+        return None if app is None else _store_choice(app, context)
+
+
+class UserStoreAllChoice:
+    """The user store's ``[all]``: the last user choice consulted."""
+
+    @hookimpl(trylast=True)
+    def telemetry_policy_user_choice(self, context: Context) -> Choice | None:
+        return _store_choice(None, context)
+
+
+class DoNotTrack:
+    """The ``DO_NOT_TRACK`` convention (consoledonottrack.com): anything set but
+    empty, ``0`` or ``false`` means off."""
+
+    @hookimpl
+    def telemetry_policy_caps(self, context: Context) -> Choice | None:
+        value = context.environ.get(ENV_DNT)
+        if value is None or value.strip().lower() in ("", "0", "false"):
+            return None
+        return Choice(Mode.OFF, Origin("env", ENV_DNT))
+
+
+#: Built-in plugins, registered in this order (later tryfirst ones run first,
+#: so the environment is consulted before the user store).
+BUILTINS: tuple[tuple[str, Callable[[], object]], ...] = (
+    ("files", FileSource),
+    ("user-store", UserStoreChoice),
+    ("env", EnvChoice),
+    ("user-store-all", UserStoreAllChoice),
+    ("do-not-track", DoNotTrack),
+)
+
+
+def make_manager() -> pluggy.PluginManager:
+    """A plugin manager with the hookspecs and the built-in sources registered."""
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name, factory in BUILTINS:
+        pm.register(factory(), name=name)
+    return pm
+
+
+class Hooks:
+    """Typed, fault-isolating calls of the hooks of one plugin manager."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self.builtin = {name for name, _ in BUILTINS}
+
+    def _call(self, hook: str, **kwargs: Any) -> Iterable[tuple[str, Any]]:
+        """Yield (plugin name, result or PluginError) per implementation, in call order."""
+        caller = getattr(self.pm.hook, hook)
+        for impl in reversed(caller.get_hookimpls()):  # pluggy calls from the end
+            try:
+                yield (
+                    impl.plugin_name,
+                    impl.function(*[kwargs[a] for a in impl.argnames]),
+                )
+            except Exception as e:  # a plugin's failure must never escape
+                yield (
+                    impl.plugin_name,
+                    PluginError(impl.plugin_name, hook, f"raised {type(e).__name__}: {e}"),
+                )
+
+    def layers(self, context: Context) -> tuple[list[Layer], list[str]]:
+        layers: list[Layer] = []
+        errors: list[str] = []
+        for plugin, result in self._call("telemetry_policy_layers", context=context):
+            try:
+                layers.extend(self._layers(plugin, result))
+            except PluginError as e:
+                errors.append(str(e))
+        return layers, errors
+
+    def _layers(self, plugin: str, result: object) -> list[Layer]:
+        if isinstance(result, PluginError):
+            raise result
+        if result is None:
+            return []
+        if not isinstance(result, (list, tuple)):
+            raise PluginError(
+                plugin,
+                "telemetry_policy_layers",
+                f"returned {type(result).__name__}, not a list of layers",
+            )
+        out = []
+        for item in result:
+            if plugin in self.builtin and isinstance(item, Layer):
+                out.append(item)
+                continue
+            # External plugins describe settings; the origin is ours to set,
+            # so a plugin can never pass itself off as a system file.
+            if (
+                not isinstance(item, tuple)
+                or len(item) != 2
+                or not isinstance(item[0], str)
+                or not PLUGIN_NAME.fullmatch(item[0])
+                or not isinstance(item[1], Mapping)
+            ):
+                raise PluginError(
+                    plugin,
+                    "telemetry_policy_layers",
+                    f"returned {item!r:.60}, not a (name, policy table) pair",
+                )
+            origin = Origin("plugin", plugin)
+            try:
+                policy = check_document(
+                    item[1], f"plugin {plugin} layer {item[0]}", _constant(origin)
+                )
+            except PolicyFileError as e:
+                raise PluginError(
+                    plugin, "telemetry_policy_layers", f"layer {item[0]!r}: {e.reason}"
+                ) from None
+            out.append(Layer(item[0], origin, "plugin", "applied", "", policy))
+        return out
+
+    def user_choice(self, app: str | None, context: Context) -> tuple[Choice | None, list[str]]:
+        for plugin, result in self._call("telemetry_policy_user_choice", app=app, context=context):
+            if result is None:
+                continue
+            if isinstance(result, PluginError):
+                return None, [str(result)]
+            if not isinstance(result, Choice) or not isinstance(result.mode, Mode):
+                return None, [
+                    str(
+                        PluginError(
+                            plugin,
+                            "telemetry_policy_user_choice",
+                            f"returned {result!r:.60}, not a Choice",
+                        )
+                    )
+                ]
+            if plugin not in self.builtin:
+                result = Choice(
+                    result.mode,
+                    Origin("native", f"{result.origin.source} (plugin {plugin})"),
+                    result.since,
+                    result.error,
+                )
+            return result, []
+        return None, []
+
+    def caps(self, app: str | None, context: Context) -> tuple[list[Choice], list[str]]:
+        caps, errors = [], []
+        for plugin, result in self._call("telemetry_policy_caps", app=app, context=context):
+            if result is None:
+                continue
+            if isinstance(result, Choice) and isinstance(result.mode, Mode):
+                caps.append(result)
+            else:
+                errors.append(
+                    str(
+                        result
+                        if isinstance(result, PluginError)
+                        else PluginError(
+                            plugin,
+                            "telemetry_policy_caps",
+                            f"returned {result!r:.60}, not a Choice",
+                        )
+                    )
+                )
+        return caps, errors
+
+    def decided(self, decision: Decision) -> list[str]:
+        return [
+            str(r)
+            for _, r in self._call("telemetry_policy_decided", decision=decision)
+            if isinstance(r, PluginError)
+        ]
+
+    def infos(self) -> list[PluginInfo]:
+        out = []
+        for name, plugin in self.pm.list_name_plugin():
+            hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
+            out.append(
+                PluginInfo(
+                    name,
+                    "built-in" if name in self.builtin else "external",
+                    hooks,
+                    trusted=name in self.builtin,
+                )
+            )
+        return out

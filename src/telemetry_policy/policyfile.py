@@ -1,0 +1,288 @@
+"""Parse and validate policy documents (TOML, schema 1), strictly.
+
+Any problem makes the whole document invalid: a misspelt ``cieling = "off"``
+was meant to switch telemetry off, so it must never be silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .errors import PolicyFileError
+from .model import Condition, Origin, PolicyFile, Setting
+from .modes import MODES, PRESETS, Mode
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+MAX_SIZE = 1024 * 1024
+SCHEMA = 1
+APP_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+PLUGIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+VERSION_EXPR = re.compile(r"\s*(==|!=|<=|>=|<|>)?\s*([0-9]+(?:\.[0-9]+)*)\s*")
+
+_TOP_KEYS = ("schema", "policy", "app", "when", "plugins")
+_TABLE_KEYS = ("preset", "default", "ceiling", "upload_delay_days")
+_WHEN_KEYS = ("distro", "distro_version")
+_PLUGIN_KEYS = ("trusted", "disabled")
+
+KeyPath = tuple[str, ...]
+
+# Enough of TOML's grammar to find the line where a table or key is written;
+# tomllib itself reports no positions for valid documents.
+_HEADER = re.compile(r"\s*\[(?!\[)\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+_KEY = re.compile(
+    r"""\s*((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+    r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*="""
+)
+_PART = re.compile(r"""[A-Za-z0-9_-]+|"((?:[^"\\]|\\.)*)"|'([^']*)'""")
+_TOML_POS = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
+
+
+def _split_key(text: str) -> KeyPath:
+    return tuple(
+        m.group(1) if m.group(1) is not None else m.group(2) or m.group(0)
+        for m in _PART.finditer(text)
+    )
+
+
+def key_lines(text: str) -> dict[KeyPath, int]:
+    """Map each table and key path to the first line that writes it."""
+    lines: dict[KeyPath, int] = {}
+    table: KeyPath = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            table = _split_key(header.group(1))
+            lines.setdefault(table, number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            path = table + _split_key(key.group(1))
+            for end in range(len(table) + 1, len(path) + 1):
+                lines.setdefault(path[:end], number)
+    return lines
+
+
+class _Checker:
+    """Validates one document, turning key paths into lines and origins."""
+
+    def __init__(
+        self,
+        source: str,
+        lines: Mapping[KeyPath, int],
+        origin: Callable[[int | None], Origin],
+    ) -> None:
+        self.source = source
+        self.lines = lines
+        self.origin = origin
+
+    def line(self, path: KeyPath) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+    def fail(self, path: KeyPath, reason: str, hint: str = "") -> PolicyFileError:
+        return PolicyFileError(self.source, reason, self.line(path), hint)
+
+    def table(self, value: object, path: KeyPath) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"{_name(path)} must be a table, not {_kind(value)}")
+        return value
+
+    def keys(self, table: Mapping[str, Any], path: KeyPath, allowed: tuple[str, ...]) -> None:
+        for key in table:
+            if key in allowed or key.startswith("x-"):
+                continue
+            import difflib  # only on the error path
+
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else ("allowed: " + ", ".join(allowed) + ", or x-* for extensions")
+            )
+            where = f" in {_name(path)}" if path else ""
+            raise self.fail((*path, key), f"unknown key {key!r}{where}", hint)
+
+    def names(self, value: object, path: KeyPath, pattern: re.Pattern[str]) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(
+                path,
+                f"{_name(path)} must be a list of strings, not {_kind(value)}",
+                f'write {path[-1]} = ["name"]',
+            )
+        for item in value:
+            if not pattern.fullmatch(item):
+                raise self.fail(path, f"{_name(path)} has an invalid name {item!r}")
+        return tuple(value)
+
+    def settings(self, value: object, path: KeyPath) -> tuple[Setting, ...]:
+        table = self.table(value, path)
+        self.keys(table, path, _TABLE_KEYS)
+        found: dict[str, Setting] = {}
+        if "preset" in table:
+            preset = table["preset"]
+            if not isinstance(preset, str) or preset not in PRESETS:
+                raise self.fail(
+                    (*path, "preset"),
+                    f"unknown preset {preset!r}",
+                    "use one of: " + ", ".join(PRESETS),
+                )
+            origin = self.origin(self.line((*path, "preset")))
+            default, ceiling = PRESETS[preset]
+            found["default"] = Setting("default", default, origin)
+            found["ceiling"] = Setting("ceiling", ceiling, origin)
+        for key in ("default", "ceiling"):  # explicit keys in the same table win
+            if key in table:
+                found[key] = Setting(
+                    key,
+                    self.mode(table[key], (*path, key)),
+                    self.origin(self.line((*path, key))),
+                )
+        if "upload_delay_days" in table:
+            days = table["upload_delay_days"]
+            if type(days) is not int or not 0 <= days <= 365:
+                raise self.fail(
+                    (*path, "upload_delay_days"),
+                    f"upload_delay_days must be a whole number from 0 to 365, not {days!r}",
+                )
+            found["upload_delay_days"] = Setting(
+                "upload_delay_days",
+                days,
+                self.origin(self.line((*path, "upload_delay_days"))),
+            )
+        return tuple(found.values())
+
+    def mode(self, value: object, path: KeyPath) -> Mode:
+        if isinstance(value, str) and value in MODES:
+            return MODES[value]
+        raise self.fail(
+            path, f"unknown mode {value!r} for {path[-1]}", "use one of: off, local, on"
+        )
+
+    def condition(self, value: object, path: KeyPath) -> Condition:
+        table = self.table(value, path)
+        self.keys(table, path, _WHEN_KEYS)
+        distros = None
+        if "distro" in table:
+            distros = self.names(table["distro"], (*path, "distro"), PLUGIN_NAME)
+            if not distros:
+                raise self.fail(
+                    (*path, "distro"),
+                    "[when] distro is empty, so the file could never apply",
+                )
+            distros = tuple(d.lower() for d in distros)
+        version = table.get("distro_version")
+        if version is not None and (
+            not isinstance(version, str) or not VERSION_EXPR.fullmatch(version)
+        ):
+            raise self.fail(
+                (*path, "distro_version"),
+                f"invalid distro_version {version!r}",
+                'write an operator and a dotted number, e.g. ">=12" or "==24.04"',
+            )
+        return Condition(distros, version, self.line(path))
+
+
+def check_document(
+    doc: Mapping[str, Any],
+    source: str,
+    origin: Callable[[int | None], Origin],
+    lines: Mapping[KeyPath, int] | None = None,
+) -> PolicyFile:
+    """Validate an already-decoded document; raise PolicyFileError if unusable."""
+    c = _Checker(source, lines or {}, origin)
+    if not isinstance(doc, Mapping):
+        raise c.fail((), f"a policy must be a table, not {_kind(doc)}")
+    c.keys(doc, (), _TOP_KEYS)
+    if "schema" in doc and (type(doc["schema"]) is not int or doc["schema"] != SCHEMA):
+        raise c.fail(
+            ("schema",),
+            f"unsupported schema {doc['schema']!r}",
+            f"this version of telemetry-policy reads schema = {SCHEMA}",
+        )
+    policy = c.settings(doc["policy"], ("policy",)) if "policy" in doc else ()
+    apps = []
+    for name, table in c.table(doc.get("app", {}), ("app",)).items():
+        if not APP_NAME.fullmatch(name):
+            raise c.fail(
+                ("app", name),
+                f"invalid app name {name!r}",
+                "app names are 1-64 of a-z 0-9 . _ - starting with a letter or digit",
+            )
+        apps.append((name, c.settings(table, ("app", name))))
+    when = c.condition(doc["when"], ("when",)) if "when" in doc else None
+    plugins = c.table(doc.get("plugins", {}), ("plugins",))
+    c.keys(plugins, ("plugins",), _PLUGIN_KEYS)
+    trusted = c.names(plugins.get("trusted", []), ("plugins", "trusted"), PLUGIN_NAME)
+    disabled = c.names(plugins.get("disabled", []), ("plugins", "disabled"), PLUGIN_NAME)
+    return PolicyFile(source, policy, tuple(apps), when, trusted, disabled)
+
+
+def parse_policy(data: bytes, source: str) -> PolicyFile:
+    """Parse a policy file's bytes; ``source`` names it in errors and origins.
+
+    >>> parse_policy(b'[policy]\\npreset = "opt-in"\\n', "demo.toml").policy[1].value
+    <Mode.ON: 2>
+    """
+    if len(data) > MAX_SIZE:
+        raise PolicyFileError(
+            source,
+            f"file is larger than {MAX_SIZE // 1024} KiB",
+            hint="a policy file is a few lines of TOML",
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise PolicyFileError(
+            source,
+            "file starts with a byte-order mark",
+            1,
+            "save it as UTF-8 without BOM",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PolicyFileError(
+            source,
+            "file is not UTF-8 text",
+            data[: e.start].count(b"\n") + 1,
+            "save it as UTF-8",
+        ) from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        message = str(e)
+        pos = _TOML_POS.search(message)
+        line = int(pos.group(1)) if pos else None
+        reason = _TOML_POS.sub("", message) if pos else message
+        raise PolicyFileError(source, f"not valid TOML: {reason}", line) from None
+    except RecursionError:
+        raise PolicyFileError(source, "not valid TOML: nested too deeply") from None
+    return check_document(doc, source, lambda line: Origin("file", source, line), key_lines(text))
+
+
+def _name(path: KeyPath) -> str:
+    if not path:
+        return "the document"
+    if len(path) == 1:
+        return f"[{path[0]}]" if path[0] in _TOP_KEYS else repr(path[0])
+    head = ".".join(path[:-1])
+    return f"[{head}] {path[-1]}" if path[0] != "app" or len(path) > 2 else f"[{'.'.join(path)}]"
+
+
+def _kind(value: object) -> str:
+    return {
+        dict: "a table",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
