@@ -1,0 +1,104 @@
+import pytest
+
+from telemetry_policy import Mode, PolicyFileError
+from telemetry_policy.policyfile import key_lines, parse_policy
+
+
+def parse(text: str | bytes):
+    return parse_policy(text.encode() if isinstance(text, str) else text, "p.toml")
+
+
+def values(settings):
+    return {s.key: s.value for s in settings}
+
+
+def test_full_file_parses_with_lines():
+    doc = parse(
+        'schema = 1\n[policy]\npreset = "opt-in"\nupload_delay_days = 3\n'
+        '[app.go]\nceiling = "local"\n[app."my.tool"]\ndefault = "on"\n'
+        '[when]\ndistro = ["Debian", "ubuntu"]\ndistro_version = ">=12"\n'
+        '[plugins]\ntrusted = ["debconf"]\ndisabled = ["x"]\n'
+    )
+    assert values(doc.policy) == {"default": Mode.OFF, "ceiling": Mode.ON, "upload_delay_days": 3}
+    assert values(doc.app("go")) == {"ceiling": Mode.LOCAL}
+    assert values(doc.app("my.tool")) == {"default": Mode.ON}
+    assert doc.app("other") == ()
+    assert doc.when.distro == ("debian", "ubuntu")
+    assert doc.when.distro_version == ">=12"
+    assert (doc.trusted, doc.disabled) == (("debconf",), ("x",))
+    by_key = {s.key: s.origin.line for s in doc.policy}
+    assert by_key == {"default": 3, "ceiling": 3, "upload_delay_days": 4}
+    assert doc.app("go")[0].origin.line == 6
+
+
+def test_explicit_key_beats_preset_in_the_same_table():
+    doc = parse('[policy]\nceiling = "local"\npreset = "opt-out"\n')
+    assert values(doc.policy) == {"default": Mode.ON, "ceiling": Mode.LOCAL}
+    assert {s.key: s.origin.line for s in doc.policy} == {"default": 3, "ceiling": 2}
+
+
+def test_extension_keys_are_allowed_except_as_app_names():
+    parse('x-note = "hi"\n[policy]\nx-why = 1\n[x-vendor]\na = 1\n')
+    with pytest.raises(PolicyFileError, match=r"invalid app name"):
+        parse('[app.x-Y]\nceiling = "off"\n')
+
+
+def test_dotted_keys_get_lines():
+    assert key_lines('a = 1\npolicy.ceiling = "off"\n')[("policy", "ceiling")] == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (
+            '[policy]\ncieling = "off"\n',
+            2,
+            "unknown key 'cieling' in [policy]; did you mean 'ceiling'?",
+        ),
+        ("colour = 1\n", 1, "unknown key 'colour'"),
+        ('[policy]\nceiling = "maybe"\n', 2, "unknown mode 'maybe' for ceiling"),
+        ("[policy]\ndefault = 2\n", 2, "unknown mode 2 for default"),
+        ('[policy]\npreset = "opt-maybe"\n', 2, "unknown preset 'opt-maybe'"),
+        ("[policy]\nupload_delay_days = 400\n", 2, "upload_delay_days must be a whole number"),
+        ("[policy]\nupload_delay_days = true\n", 2, "upload_delay_days must be a whole number"),
+        ("[policy]\nupload_delay_days = 1.5\n", 2, "upload_delay_days must be a whole number"),
+        ("schema = 2\n", 1, "unsupported schema 2"),
+        ('schema = "1"\n', 1, "unsupported schema '1'"),
+        ("schema = true\n", 1, "unsupported schema True"),
+        ('policy = "opt-in"\n', 1, "[policy] must be a table, not a string"),
+        ('[app.Go]\nceiling = "off"\n', 1, "invalid app name 'Go'"),
+        ('[app.go]\nceilling = "off"\n', 2, "unknown key 'ceilling' in [app.go]"),
+        ("[app]\ngo = 1\n", 2, "[app.go] must be a table"),
+        ('[when]\ndistro = "debian"\n', 2, "[when] distro must be a list of strings"),
+        ("[when]\ndistro = []\n", 2, "distro is empty"),
+        ('[when]\ndistro_version = "~12"\n', 2, "invalid distro_version '~12'"),
+        ('[when]\ndistro_version = ">=twelve"\n', 2, "invalid distro_version"),
+        ('[when]\nkernel = "6"\n', 2, "unknown key 'kernel' in [when]"),
+        ('[plugins]\ntrusted = "debconf"\n', 2, "[plugins] trusted must be a list"),
+        ("[plugins]\nblocked = []\n", 2, "unknown key 'blocked' in [plugins]"),
+        ('[policy]\nceiling = "off"\nceiling = "on"\n', 3, "not valid TOML"),
+        ("[policy\n", 1, "not valid TOML"),
+    ],
+)
+def test_invalid_files_are_rejected_whole_with_line(text, line, message):
+    with pytest.raises(PolicyFileError) as e:
+        parse(text)
+    assert e.value.line == line
+    assert message in str(e.value)
+    assert str(e.value).startswith(f"p.toml:{line}: ")
+
+
+def test_encoding_problems():
+    with pytest.raises(
+        PolicyFileError, match=r"p.toml:2: file is not UTF-8 text; save it as UTF-8"
+    ):
+        parse(b"[policy]\n# caf\xe9\n")
+    with pytest.raises(PolicyFileError, match="byte-order mark"):
+        parse(b"\xef\xbb\xbf[policy]\n")
+
+
+def test_oversize_and_deep_nesting():
+    with pytest.raises(PolicyFileError, match="larger than 1024 KiB"):
+        parse(b"#" * (1024 * 1024 + 1))
+    with pytest.raises(PolicyFileError, match=r"not valid TOML|must be"):
+        parse("x-deep = " + "[" * 5000 + "]" * 5000 + "\n")
