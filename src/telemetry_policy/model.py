@@ -93,8 +93,9 @@ class Layer:
     main: bool = False  # the main policy.toml applies before every drop-in
 
     @property
-    def sort_key(self) -> tuple[int, str]:
-        return (0 if self.main else 1, self.name)
+    def sort_key(self) -> tuple[int, str, str, str]:
+        # origin breaks ties (two plugins may name a layer alike): never listing order
+        return (0 if self.main else 1, self.name, self.origin.kind, self.origin.source)
 
     @property
     def failed(self) -> bool:
