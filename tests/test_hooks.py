@@ -2,8 +2,8 @@
 
 from conftest import NOW
 from telemetry_policy import Choice, Mode, Origin, hookimpl
-from telemetry_policy.context import Context
 from telemetry_policy.decision import decide
+from telemetry_policy.hookspecs import Context
 from telemetry_policy.plugins import BUILTINS, Hooks, make_manager
 
 

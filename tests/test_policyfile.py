@@ -43,8 +43,23 @@ def test_extension_keys_are_allowed_except_as_app_names():
         parse('[app.x-Y]\nceiling = "off"\n')
 
 
-def test_dotted_keys_get_lines():
-    assert key_lines('a = 1\npolicy.ceiling = "off"\n')[("policy", "ceiling")] == 2
+def test_key_lines_reads_headers_dotted_and_quoted_keys():
+    text = (
+        '# ceiling = "on" in a comment\n'
+        'x-note = "a = b # c"\n'
+        'policy.ceiling = "off"\n'
+        '[app."my.tool"]  # comment\n'
+        '"default" = "on"\n'
+        "[ app . 'x=y' ]\n"
+        "ceiling='off'\n"
+    )
+    lines = key_lines(text)
+    assert lines[("x-note",)] == 2
+    assert lines[("policy", "ceiling")] == 3 and lines[("policy",)] == 3
+    assert lines[("app", "my.tool")] == 4
+    assert lines[("app", "my.tool", "default")] == 5
+    assert lines[("app", "x=y", "ceiling")] == 7
+    assert ("ceiling",) not in lines
 
 
 @pytest.mark.parametrize(

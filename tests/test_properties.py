@@ -170,7 +170,7 @@ def test_generated_trees_on_disk(tree, env_mode, app_default):
         assert d.mode <= d.ceiling
         # the files that count: highest copy of each name (and not masked)
         winners = {}
-        for (tier, name), text in sorted(tree.items(), key=lambda kv: TIERS.index(kv[0][0])):
+        for (_tier, name), text in sorted(tree.items(), key=lambda kv: TIERS.index(kv[0][0])):
             winners[name] = text
         if any(text in INVALID for text in winners.values()):
             assert d.mode is Mode.OFF and d.ceiling is Mode.OFF

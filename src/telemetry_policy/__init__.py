@@ -25,7 +25,7 @@ _EXPORTS = {
     "Layer": "model",
     "Origin": "model",
     "Platform": "model",
-    "Context": "context",
+    "Context": "hookspecs",
     "PolicyError": "errors",
     "PolicyFileError": "errors",
     "PluginError": "errors",
@@ -53,10 +53,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .api import RefusedError, resolve, set_mode
-    from .context import Context
     from .decision import Decision
     from .errors import PluginError, PolicyError, PolicyFileError, UsageError
-    from .hookspecs import hookimpl
+    from .hookspecs import Context, hookimpl
     from .model import Choice, Layer, Origin, Platform
     from .modes import PRESETS, Mode
 

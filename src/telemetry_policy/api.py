@@ -12,9 +12,9 @@ import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
-from .context import Context
 from .decision import Decision, decide
 from .errors import PolicyError, UsageError
+from .hookspecs import Context
 from .model import Layer
 from .modes import Mode
 from .policyfile import APP_NAME
@@ -65,7 +65,7 @@ def evaluate(
 ) -> Decision:
     """Resolve without the ``resolve()`` conveniences; the CLI uses this with
     ``record=False`` (never writes) and ``platform=True`` (audit shows it)."""
-    from .plugins import Hooks, make_manager
+    from .plugins import Hooks, default_manager
     from .userstore import load_first_on, record_first_on, state_path
 
     check_app(app)
@@ -77,7 +77,7 @@ def evaluate(
         raise UsageError("now must be a timezone-aware datetime")
     root, problem = _root(root, environ)
     context = Context(root, environ, now)
-    hooks = Hooks(make_manager())
+    hooks = Hooks(default_manager())
     if problem:
         layers: list[Layer] = []
         errors = [problem]
@@ -105,9 +105,7 @@ def evaluate(
 
     decision = run(errors)
     if platform and decision.platform is None and not problem:
-        from dataclasses import replace
-
-        decision = replace(decision, platform=context.platform())
+        decision = decision._replace(platform=context.platform())
     failed = hooks.decided(decision)
     if failed:  # a failing observer fails closed too
         decision = run(errors + failed)

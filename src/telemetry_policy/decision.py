@@ -8,21 +8,18 @@ plain values. The steps are DESIGN.md section 5, in that order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from .model import Choice, Layer, Origin, Platform, Setting, Trace, Value
+from .model import Choice, Layer, Origin, Platform, Record, Setting, Trace, Value
 from .modes import Mode
-from .platform import holds
 
 JSON_SCHEMA = 1
 DEFAULT_UPLOAD_DELAY_DAYS = 7
 BUILT_IN = Origin("built-in", "built-in default")
 
 
-@dataclass(frozen=True)
-class PluginInfo:
+class PluginInfo(Record):
     name: str
     kind: str  # built-in or external
     hooks: tuple[str, ...]
@@ -32,8 +29,7 @@ class PluginInfo:
     trusted: bool = False
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Record):
     """What an app may do, and why. ``app`` is None for the global decision."""
 
     app: str | None
@@ -175,9 +171,11 @@ def decide(
         if layer.status == "applied" and layer.policy and layer.policy.when:
             if seen_platform is None:
                 seen_platform = platform() if platform else Platform("", "")
+            from .platform import holds  # only files with [when] need it
+
             ok, why = holds(layer.policy.when, seen_platform)
             if not ok:
-                layer = replace(layer, status="skipped", reason=why)
+                layer = layer._replace(status="skipped", reason=why)
         judged.append(layer)
     trusted: set[str] = set()
     disabled: set[str] = set()
@@ -188,7 +186,7 @@ def decide(
     final: list[Layer] = []
     for layer in judged:
         if layer.tier == "plugin" and layer.status == "applied" and layer.origin.source in disabled:
-            layer = replace(layer, status="disabled", reason="listed in [plugins] disabled")
+            layer = layer._replace(status="disabled", reason="listed in [plugins] disabled")
         if layer.failed:
             problems.append(f"{layer.origin}: {layer.reason}")
         if layer.status == "applied" and layer.policy:
@@ -203,8 +201,7 @@ def decide(
                     continue
                 values.set(s.key, s.value, s.origin)
             if dropped:
-                layer = replace(
-                    layer,
+                layer = layer._replace(
                     reason="untrusted plugin may only tighten; dropped: " + ", ".join(dropped),
                 )
         final.append(layer)

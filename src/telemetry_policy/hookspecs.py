@@ -1,4 +1,5 @@
-"""The hooks a telemetry-policy plugin can implement (project ``telemetry_policy``).
+"""The hooks a telemetry-policy plugin can implement (project ``telemetry_policy``),
+and the Context they receive.
 
 Built-in sources (policy files, user store, environment) implement these
 exactly like external plugins do. Import ``hookimpl`` from here or from the
@@ -12,14 +13,39 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from .model import Platform
+
 if TYPE_CHECKING:
-    from .context import Context
+    from datetime import datetime
+
     from .decision import Decision
     from .model import Choice
 
 PROJECT = "telemetry_policy"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class Context:
+    """The edges of one resolution: root prefix, environment and clock.
+
+    ``platform()`` reads the root's os-release the first time it is asked,
+    so resolutions without ``[when]`` never import ``distro``.
+    """
+
+    def __init__(self, root: str, environ: Mapping[str, str], now: datetime) -> None:
+        self.root = root
+        self.environ = environ
+        self.now = now
+        self.cache: dict[str, Any] = {}  # per-resolution memo for plugins
+        self._platform: Platform | None = None
+
+    def platform(self) -> Platform:
+        if self._platform is None:
+            from .platform import detect
+
+            self._platform = detect(self.root)
+        return self._platform
 
 
 @hookspec

@@ -11,8 +11,8 @@ import contextlib
 import errno
 import os
 import stat
-from dataclasses import dataclass
 
+from .model import Record
 from .policyfile import MAX_SIZE
 
 #: The one statement of precedence: (tier, directory), lowest first.
@@ -30,8 +30,7 @@ _OPEN_FLAGS = (
 )
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(Record):
     """One path that was considered, with its status and, if read, its bytes."""
 
     path: str  # the path on this machine (root prefix included)
@@ -112,29 +111,27 @@ def _check_trust(what: str, st: os.stat_result, owners: frozenset[int]) -> None:
         )
 
 
-def _read(root: str, inside: str, owners: frozenset[int]) -> bytes | None:
+def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) -> bytes | None:
     """Read a policy file, or return None when it is a mask.
 
-    ``inside`` is the path within the image. Raises _Unusable.
+    ``inside`` is the path within the image; ``dirs`` memoises the trust
+    verdict of each directory during one discovery. Raises _Unusable.
     """
     entry = _join(root, inside)
     try:
         st = os.lstat(entry)
+        real = entry
+        if stat.S_ISLNK(st.st_mode):
+            text = os.readlink(entry)
+            if text == "/dev/null":  # judged by the link text, also under --root
+                return None
+            if not text.startswith("/"):
+                text = os.path.join(os.path.dirname(inside), text)
+            real = chase(root, text)
+            st = os.lstat(real)
     except OSError as e:
         raise _Unusable("invalid", f"cannot read: {e.strerror}") from None
-    if stat.S_ISLNK(st.st_mode):
-        try:
-            text = os.readlink(entry)
-        except OSError as e:
-            raise _Unusable("invalid", f"cannot read symlink: {e.strerror}") from None
-        if text == "/dev/null":  # judged by the link text, also under --root
-            return None
-        if not text.startswith("/"):
-            text = os.path.join(os.path.dirname(inside), text)
-        real = chase(root, text)
-    else:
-        real = entry
-    kind = _file_kind(os.lstat(real).st_mode)
+    kind = _file_kind(st.st_mode)
     if kind:  # refuse before opening: opening a device can have effects
         raise _Unusable("invalid", f"not a regular file ({kind}); only regular files are read")
     try:
@@ -143,25 +140,30 @@ def _read(root: str, inside: str, owners: frozenset[int]) -> bytes | None:
         reason = "changed to a symlink while being read" if e.errno == errno.ELOOP else e.strerror
         raise _Unusable("invalid", f"cannot open: {reason}") from None
     try:
-        st = os.fstat(fd)
+        st = os.fstat(fd)  # what was opened is what is judged
         kind = _file_kind(st.st_mode)
         if kind:
             raise _Unusable("invalid", f"not a regular file ({kind}); only regular files are read")
         _check_trust("file" if real == entry else f"link target {real}", st, owners)
-        _check_trust(f"directory {os.path.dirname(real)}", os.stat(os.path.dirname(real)), owners)
+        directory = os.path.dirname(real)
+        if directory not in dirs:
+            try:
+                _check_trust(f"directory {directory}", os.stat(directory), owners)
+                dirs[directory] = ""
+            except _Unusable as e:
+                dirs[directory] = e.reason
+        if dirs[directory]:
+            raise _Unusable("refused", dirs[directory])
         if st.st_size == 0:
             return None
         if st.st_size > MAX_SIZE:
             raise _Unusable("invalid", f"file is larger than {MAX_SIZE // 1024} KiB")
-        chunks = []
-        left = MAX_SIZE + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 65536))
-            if not chunk:
+        data = os.read(fd, MAX_SIZE + 1)
+        while len(data) <= MAX_SIZE:  # a short read is rare; finish it
+            more = os.read(fd, MAX_SIZE + 1 - len(data))
+            if not more:
                 break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
+            data += more
         if len(data) > MAX_SIZE:
             raise _Unusable("invalid", f"file is larger than {MAX_SIZE // 1024} KiB")
         return data or None
@@ -172,6 +174,9 @@ def _read(root: str, inside: str, owners: frozenset[int]) -> bytes | None:
 
 
 def _file_kind(mode: int) -> str:
+    """'' for a regular file, else what it is."""
+    if stat.S_ISREG(mode):
+        return ""
     for test, name in (
         (stat.S_ISDIR, "a directory"),
         (stat.S_ISFIFO, "a FIFO"),
@@ -181,7 +186,7 @@ def _file_kind(mode: int) -> str:
     ):
         if test(mode):
             return name
-    return "" if stat.S_ISREG(mode) else "not a regular file"
+    return "not a regular file"
 
 
 def _entries(root: str, inside: str) -> tuple[list[str], str]:
@@ -197,11 +202,13 @@ def _entries(root: str, inside: str) -> tuple[list[str], str]:
         return [], f"cannot list {_join(root, inside)}: {e.strerror}"
 
 
-def _judge(root: str, tier: str, inside: str, main: bool, owners: frozenset[int]) -> Candidate:
+def _judge(
+    root: str, tier: str, inside: str, main: bool, owners: frozenset[int], dirs: dict[str, str]
+) -> Candidate:
     path = _join(root, inside)
     name = os.path.basename(inside)
     try:
-        data = _read(root, inside, owners)
+        data = _read(root, inside, owners, dirs)
     except _Unusable as e:
         return Candidate(path, name, tier, main, e.status, e.reason)
     if data is None:
@@ -217,6 +224,7 @@ def discover(root: str = "/") -> list[Candidate]:
     that ``audit`` can show them.
     """
     owners = _trusted_owners(root)
+    dirs: dict[str, str] = {}
     found: list[Candidate] = []
     # The main file: only the copy in the highest directory counts.
     winner: Candidate | None = None
@@ -225,7 +233,7 @@ def discover(root: str = "/") -> list[Candidate]:
         if not os.path.lexists(_join(root, inside)):
             continue
         if winner is None:
-            winner = _judge(root, tier, inside, True, owners)
+            winner = _judge(root, tier, inside, True, owners, dirs)
             found.append(winner)
         else:
             found.append(_lost(_join(root, inside), MAIN, tier, True, winner))
@@ -252,7 +260,7 @@ def discover(root: str = "/") -> list[Candidate]:
                 continue
             losers = by_name.setdefault(name, [])
             if not losers:
-                losers.append(_judge(root, tier, f"{inside}/{name}", False, owners))
+                losers.append(_judge(root, tier, f"{inside}/{name}", False, owners, dirs))
             else:
                 losers.append(_lost(path, name, tier, False, losers[0]))
     for name in sorted(by_name):

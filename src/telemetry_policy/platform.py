@@ -8,6 +8,7 @@ root's own os-release and never spawns ``lsb_release``.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 
 from .model import Condition, Platform
@@ -43,7 +44,7 @@ def _numeric(version: str) -> tuple[int, ...] | None:
 def compare_versions(expr: str, version: str) -> bool | None:
     """``compare_versions(">=12", "12.4")`` -> True; None when ``version``
     is not a dotted number (the condition is then false)."""
-    m = VERSION_EXPR.fullmatch(expr)
+    m = re.fullmatch(VERSION_EXPR, expr)
     have = _numeric(version)
     if m is None or have is None:
         return None

@@ -7,18 +7,18 @@ the resolution fail closed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pluggy
 
 from . import hookspecs
-from .context import Context
 from .decision import Decision, PluginInfo
 from .errors import PluginError, PolicyFileError, UserStoreError
-from .hookspecs import PROJECT, hookimpl
+from .hookspecs import PROJECT, Context, hookimpl
 from .locations import discover
-from .model import Choice, Layer, Origin
+from .model import Choice, Layer, Origin, PolicyFile
 from .modes import Mode
 from .policyfile import PLUGIN_NAME, check_document, parse_policy
 from .userstore import Store, load_store, store_path
@@ -31,35 +31,58 @@ def _constant(origin: Origin) -> Callable[[int | None], Origin]:
     return lambda _line: origin
 
 
+# Parsed files by (path, exact bytes): a process that resolves often (an IDE,
+# a language server) parses each file once. Keyed on the bytes just read, a
+# hit can never be stale.
+_parsed: dict[tuple[str, bytes], PolicyFile | PolicyFileError] = {}
+_PARSED_MAX = 4096
+
+
+def _parse(path: str, data: bytes) -> PolicyFile | PolicyFileError:
+    key = (path, data)
+    found = _parsed.get(key)
+    if found is None:
+        try:
+            found = parse_policy(data, path)
+        except PolicyFileError as e:
+            found = e
+        if len(_parsed) >= _PARSED_MAX:
+            _parsed.clear()
+        _parsed[key] = found
+    return found
+
+
 def file_layers(root: str) -> list[Layer]:
     """Every candidate policy file under ``root`` as a layer with its status."""
     layers = []
     for c in discover(root):
-        origin = Origin("file", c.path)
         if c.data is None:
-            layers.append(Layer(c.name, origin, c.tier, c.status, c.reason, None, c.main))
-            continue
-        try:
-            policy = parse_policy(c.data, c.path)
-        except PolicyFileError as e:
-            reason = e.reason + (f"; {e.hint}" if e.hint else "")
             layers.append(
-                Layer(
-                    c.name,
-                    Origin("file", c.path, e.line),
-                    c.tier,
-                    "invalid",
-                    reason,
-                    None,
-                    c.main,
-                )
+                Layer(c.name, Origin("file", c.path), c.tier, c.status, c.reason, None, c.main)
             )
             continue
-        layers.append(Layer(c.name, origin, c.tier, "applied", "", policy, c.main))
+        policy = _parse(c.path, c.data)
+        if isinstance(policy, PolicyFileError):
+            reason = policy.reason + (f"; {policy.hint}" if policy.hint else "")
+            origin = Origin("file", c.path, policy.line)
+            layers.append(Layer(c.name, origin, c.tier, "invalid", reason, None, c.main))
+        else:
+            layers.append(
+                Layer(c.name, Origin("file", c.path), c.tier, "applied", "", policy, c.main)
+            )
     return layers
 
 
-class FileSource:
+class _Builtin:
+    """Base of the built-in plugins."""
+
+    def __dir__(self) -> list[str]:
+        # pluggy inspects every name dir() lists (about 30 for a plain object,
+        # each with inspect.getattr_static); list only the hooks.
+        return [name for name in type(self).__dict__ if name.startswith("telemetry_policy_")]
+
+
+class FileSource(_Builtin):
     """Policy files in the UAPI.6 directories under the root."""
 
     @hookimpl
@@ -84,7 +107,7 @@ def _store_choice(app: str | None, context: Context) -> Choice | None:
     return store.choice(app)
 
 
-class EnvChoice:
+class EnvChoice(_Builtin):
     """``TELEMETRY_POLICY_MODE``: the first user choice consulted."""
 
     @hookimpl(tryfirst=True)
@@ -104,7 +127,7 @@ class EnvChoice:
             )
 
 
-class UserStoreChoice:
+class UserStoreChoice(_Builtin):
     """The user store's ``[app.NAME]``: after the environment, before app-native stores."""
 
     @hookimpl(tryfirst=True)
@@ -112,7 +135,7 @@ class UserStoreChoice:
         return None if app is None else _store_choice(app, context)
 
 
-class UserStoreAllChoice:
+class UserStoreAllChoice(_Builtin):
     """The user store's ``[all]``: the last user choice consulted."""
 
     @hookimpl(trylast=True)
@@ -120,7 +143,7 @@ class UserStoreAllChoice:
         return _store_choice(None, context)
 
 
-class DoNotTrack:
+class DoNotTrack(_Builtin):
     """The ``DO_NOT_TRACK`` convention (consoledonottrack.com): anything set but
     empty, ``0`` or ``false`` means off."""
 
@@ -150,6 +173,17 @@ def make_manager() -> pluggy.PluginManager:
     for name, factory in BUILTINS:
         pm.register(factory(), name=name)
     return pm
+
+
+_default: pluggy.PluginManager | None = None
+
+
+def default_manager() -> pluggy.PluginManager:
+    """The manager ``resolve()`` uses, built once per process."""
+    global _default
+    if _default is None:
+        _default = make_manager()
+    return _default
 
 
 class Hooks:
@@ -206,7 +240,7 @@ class Hooks:
                 not isinstance(item, tuple)
                 or len(item) != 2
                 or not isinstance(item[0], str)
-                or not PLUGIN_NAME.fullmatch(item[0])
+                or not re.fullmatch(PLUGIN_NAME, item[0])
                 or not isinstance(item[1], Mapping)
             ):
                 raise PluginError(

@@ -23,8 +23,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 MAX_SIZE = 1024 * 1024
 SCHEMA = 1
 APP_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-PLUGIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-VERSION_EXPR = re.compile(r"\s*(==|!=|<=|>=|<|>)?\s*([0-9]+(?:\.[0-9]+)*)\s*")
+# Patterns only some files need: re compiles (and caches) them on first use.
+PLUGIN_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+VERSION_EXPR = r"\s*(==|!=|<=|>=|<|>)?\s*([0-9]+(?:\.[0-9]+)*)\s*"
 
 _TOP_KEYS = ("schema", "policy", "app", "when", "plugins")
 _TABLE_KEYS = ("preset", "default", "ceiling", "upload_delay_days")
@@ -33,39 +34,81 @@ _PLUGIN_KEYS = ("trusted", "disabled")
 
 KeyPath = tuple[str, ...]
 
-# Enough of TOML's grammar to find the line where a table or key is written;
-# tomllib itself reports no positions for valid documents.
-_HEADER = re.compile(r"\s*\[(?!\[)\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
-_KEY = re.compile(
-    r"""\s*((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
-    r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*="""
-)
-_PART = re.compile(r"""[A-Za-z0-9_-]+|"((?:[^"\\]|\\.)*)"|'([^']*)'""")
-_TOML_POS = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
+_TOML_POS = r"\s*\(at line (\d+), column \d+\)\s*$"  # compiled only on errors
 
 
 def _split_key(text: str) -> KeyPath:
-    return tuple(
-        m.group(1) if m.group(1) is not None else m.group(2) or m.group(0)
-        for m in _PART.finditer(text)
-    )
+    """``'app."my.tool"'`` -> ``("app", "my.tool")``: TOML's dotted keys."""
+    parts: list[str] = []
+    current = ""
+    quote = ""
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = ""
+            else:
+                current += ch
+        elif ch in "\"'":
+            quote = ch
+        elif ch == ".":
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    parts.append(current.strip())
+    return tuple(parts)
+
+
+def _key_end(line: str) -> int:
+    """Index of the ``=`` that ends a key, outside quotes; -1 if none."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "=":
+            return i
+        elif ch == "#":
+            return -1
+    return -1
 
 
 def key_lines(text: str) -> dict[KeyPath, int]:
-    """Map each table and key path to the first line that writes it."""
+    """Map each table and key path to the first line that writes it.
+
+    tomllib reports no positions for valid documents; this reads just enough
+    of TOML (table headers and ``key =`` lines) to say where a value is set.
+    """
     lines: dict[KeyPath, int] = {}
     table: KeyPath = ()
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
-        if header:
-            table = _split_key(header.group(1))
-            lines.setdefault(table, number)
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line[0] == "#":
             continue
-        key = _KEY.match(line)
+        if line[0] == "[":
+            close = line.find("]")
+            if close > 0 and not line.startswith("[["):
+                inner = line[1:close]
+                table = (
+                    _split_key(inner)
+                    if '"' in inner or "'" in inner
+                    else tuple(p.strip() for p in inner.split("."))
+                )
+                lines.setdefault(table, number)
+            continue
+        if '"' in line or "'" in line:
+            end = _key_end(line)
+            key = _split_key(line[:end]) if end > 0 else ()
+        else:  # the common case: a bare key, split with str methods
+            key_text, eq, _ = line.partition("=")
+            key = (
+                tuple(p.strip() for p in key_text.split(".")) if eq and "#" not in key_text else ()
+            )
         if key:
-            path = table + _split_key(key.group(1))
-            for end in range(len(table) + 1, len(path) + 1):
-                lines.setdefault(path[:end], number)
+            path = table + key
+            for depth in range(len(table) + 1, len(path) + 1):
+                lines.setdefault(path[:depth], number)
     return lines
 
 
@@ -112,7 +155,7 @@ class _Checker:
             where = f" in {_name(path)}" if path else ""
             raise self.fail((*path, key), f"unknown key {key!r}{where}", hint)
 
-    def names(self, value: object, path: KeyPath, pattern: re.Pattern[str]) -> tuple[str, ...]:
+    def names(self, value: object, path: KeyPath, pattern: str) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(
                 path,
@@ -120,7 +163,7 @@ class _Checker:
                 f'write {path[-1]} = ["name"]',
             )
         for item in value:
-            if not pattern.fullmatch(item):
+            if not re.fullmatch(pattern, item):
                 raise self.fail(path, f"{_name(path)} has an invalid name {item!r}")
         return tuple(value)
 
@@ -182,7 +225,7 @@ class _Checker:
             distros = tuple(d.lower() for d in distros)
         version = table.get("distro_version")
         if version is not None and (
-            not isinstance(version, str) or not VERSION_EXPR.fullmatch(version)
+            not isinstance(version, str) or not re.fullmatch(VERSION_EXPR, version)
         ):
             raise self.fail(
                 (*path, "distro_version"),
@@ -259,9 +302,9 @@ def parse_policy(data: bytes, source: str) -> PolicyFile:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         message = str(e)
-        pos = _TOML_POS.search(message)
+        pos = re.search(_TOML_POS, message)
         line = int(pos.group(1)) if pos else None
-        reason = _TOML_POS.sub("", message) if pos else message
+        reason = re.sub(_TOML_POS, "", message) if pos else message
         raise PolicyFileError(source, f"not valid TOML: {reason}", line) from None
     except RecursionError:
         raise PolicyFileError(source, "not valid TOML: nested too deeply") from None

@@ -12,12 +12,11 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Any
 
 from .errors import UserStoreError
-from .model import Choice, Origin
+from .model import Choice, Origin, Record
 from .modes import MODES, Mode
 from .policyfile import APP_NAME
 
@@ -62,13 +61,12 @@ def _when(value: object) -> datetime | None:
     return None
 
 
-@dataclass(frozen=True)
-class Store:
+class Store(Record):
     """A parsed ``user.toml``: the ``[all]`` choice and one per app."""
 
     path: str
     all: Choice | None = None
-    apps: dict[str, Choice] = field(default_factory=dict)
+    apps: dict[str, Choice] = {}  # noqa: RUF012 - never mutated
 
     def choice(self, app: str | None) -> Choice | None:
         return self.all if app is None else self.apps.get(app)

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Start-up cost of the hot path, side by side with its floor (DESIGN.md section 9).
+
+    python benchmarks/startup.py [--runs 40] [--json]
+
+Times, in alternating rounds from a neutral working directory, and prints
+medians and ratios:
+  hot path  python -c "import telemetry_policy as t; t.resolve('demo')"
+            (a --root-style tree with a main file and 20 drop-ins)
+  floor     python -c "import pluggy, tomllib"
+  bare      python -c pass
+then resolve() in-process with 10, 100 and 1,000 drop-ins: the first call
+(every file parsed) and repeated calls (parse results reused for unchanged bytes).
+Budget: hot path <= 1.15 x floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+TOML = "tomllib" if sys.version_info >= (3, 11) else "tomli"
+COMMANDS = {
+    "hot path": "import telemetry_policy as t; t.resolve('demo')",
+    "floor": f"import pluggy, {TOML}",
+    "bare": "pass",
+}
+BUDGET = 1.15
+
+
+def make_tree(base: Path, dropins: int) -> Path:
+    from telemetry_policy.testing import FakeRoot
+
+    root = FakeRoot(base)
+    root.write("vendor", "policy.toml", '[policy]\npreset = "opt-in"\n')
+    for i in range(dropins):
+        tier = ("vendor", "local", "runtime", "admin")[i % 4]
+        root.write(
+            tier,
+            f"policy.d/{i:04d}-pkg.toml",
+            f"# drop-in {i}\n[policy]\nupload_delay_days = {i % 30}\n"
+            f'[app.app{i}]\nceiling = "local"\n',
+        )
+    return root.path
+
+
+def wall(cmd: list[str], env: dict[str, str], cwd: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, cwd=cwd, check=True)
+    return time.perf_counter() - start
+
+
+def startup(runs: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_tree(Path(tmp) / "tree", 20)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_POLICY")}
+        # An installed package has its bytecode compiled; let the warm-up write it.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.update(TELEMETRY_POLICY_ROOT=str(root), HOME=str(Path(tmp) / "tree/home"))
+        env.pop("XDG_CONFIG_HOME", None)
+        env.pop("XDG_STATE_HOME", None)
+        neutral = Path(tmp) / "cwd"
+        neutral.mkdir()
+        cmds = {name: [sys.executable, "-c", code] for name, code in COMMANDS.items()}
+        for cmd in cmds.values():  # warm the page cache and check each runs
+            wall(cmd, env, str(neutral))
+        times: dict[str, list[float]] = {name: [] for name in cmds}
+        for _ in range(runs):  # alternate, so drift hits every command alike
+            for name, cmd in cmds.items():
+                times[name].append(wall(cmd, env, str(neutral)))
+    return {name: statistics.median(t) * 1000 for name, t in times.items()}
+
+
+def in_process(sizes: tuple[int, ...] = (10, 100, 1000)) -> dict[int, dict[str, float]]:
+    """First resolve() in a process (every file parsed) and repeated ones (files
+    re-read and re-checked, parse results reused when the bytes are the same)."""
+    from telemetry_policy import plugins, resolve
+
+    now = datetime.now(timezone.utc)
+    out = {}
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = make_tree(Path(tmp), n)
+            env = {"HOME": tmp}
+            resolve("warm-up", root=str(root), environ={"HOME": tmp}, now=now)
+            first = []
+            for _ in range(5):
+                plugins._parsed.clear()
+                start = time.perf_counter()
+                resolve("demo", root=str(root), environ=env, now=now)
+                first.append(time.perf_counter() - start)
+            again = []
+            for _ in range(7 if n >= 1000 else 21):
+                start = time.perf_counter()
+                resolve("demo", root=str(root), environ=env, now=now)
+                again.append(time.perf_counter() - start)
+            out[n] = {
+                "first": statistics.median(first) * 1000,
+                "repeated": statistics.median(again) * 1000,
+            }
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40, help="rounds of each command")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    wall_ms = startup(args.runs)
+    resolve_ms = in_process()
+    ratio_floor = wall_ms["hot path"] / wall_ms["floor"]
+    ratio_bare = wall_ms["hot path"] / wall_ms["bare"]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "python": sys.version.split()[0],
+                    "runs": args.runs,
+                    "wall_ms": wall_ms,
+                    "ratio_to_floor": ratio_floor,
+                    "ratio_to_bare": ratio_bare,
+                    "budget": BUDGET,
+                    "resolve_ms": resolve_ms,
+                },
+                indent=2,
+            )
+        )
+        return 0
+    print(f"Python {sys.version.split()[0]}, {args.runs} alternating runs, medians")
+    for name, ms in wall_ms.items():
+        print(f"  {name:<9} {ms:7.1f} ms   {COMMANDS[name]}")
+    verdict = "within" if ratio_floor <= BUDGET else "OVER"
+    print(f"  hot path / floor = {ratio_floor:.3f}  ({verdict} the {BUDGET}x budget)")
+    print(f"  hot path / bare  = {ratio_bare:.3f}")
+    print("resolve() in-process, median   first call   repeated")
+    for n, ms in resolve_ms.items():
+        print(f"  {n:>5} drop-ins              {ms['first']:8.2f} ms {ms['repeated']:8.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
