@@ -12,6 +12,10 @@ medians and ratios:
 then resolve() in-process with 10, 100 and 1,000 drop-ins: the first call
 (every file parsed) and repeated calls (parse results reused for unchanged bytes).
 Budget: hot path <= 1.15 x floor.
+
+Wall time on a shared machine drifts; --instructions also counts the CPU
+instructions of each command once under valgrind (callgrind), which repeat
+exactly for the same inputs.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ def wall(cmd: list[str], env: dict[str, str], cwd: str) -> float:
     return time.perf_counter() - start
 
 
-def startup(runs: int) -> dict[str, float]:
+def startup(runs: int, count: bool) -> tuple[dict[str, float], dict[str, int]]:
     with tempfile.TemporaryDirectory() as tmp:
         root = make_tree(Path(tmp) / "tree", 20)
         env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_POLICY")}
@@ -76,7 +80,39 @@ def startup(runs: int) -> dict[str, float]:
         for _ in range(runs):  # alternate, so drift hits every command alike
             for name, cmd in cmds.items():
                 times[name].append(wall(cmd, env, str(neutral)))
-    return {name: statistics.median(t) * 1000 for name, t in times.items()}
+        counted = instructions(env, str(neutral)) if count else {}
+    return {name: statistics.median(t) * 1000 for name, t in times.items()}, counted
+
+
+def instructions(env: dict[str, str], cwd: str) -> dict[str, int]:
+    """Instructions each command executes, counted by callgrind (deterministic)."""
+    import re
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    counts = {}
+    for name, code in COMMANDS.items():
+        out = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                sys.executable,
+                "-c",
+                code,
+            ],
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stderr
+        found = re.search(r"Collected : (\d+)", out)
+        if found is None:
+            raise SystemExit(f"valgrind printed no instruction count for {name}")
+        counts[name] = int(found.group(1))
+    return counts
 
 
 def in_process(sizes: tuple[int, ...] = (10, 100, 1000)) -> dict[int, dict[str, float]]:
@@ -113,8 +149,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40, help="rounds of each command")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions with valgrind (slow, exact)",
+    )
     args = parser.parse_args()
-    wall_ms = startup(args.runs)
+    wall_ms, counts = startup(args.runs, args.instructions)
     resolve_ms = in_process()
     ratio_floor = wall_ms["hot path"] / wall_ms["floor"]
     ratio_bare = wall_ms["hot path"] / wall_ms["bare"]
@@ -140,6 +181,11 @@ def main() -> int:
     verdict = "within" if ratio_floor <= BUDGET else "OVER"
     print(f"  hot path / floor = {ratio_floor:.3f}  ({verdict} the {BUDGET}x budget)")
     print(f"  hot path / bare  = {ratio_bare:.3f}")
+    if counts:
+        print("instructions (callgrind):")
+        for name, n in counts.items():
+            print(f"  {name:<9} {n / 1e6:7.1f} M")
+        print(f"  hot path / floor = {counts['hot path'] / counts['floor']:.3f}")
     print("resolve() in-process, median   first call   repeated")
     for n, ms in resolve_ms.items():
         print(f"  {n:>5} drop-ins              {ms['first']:8.2f} ms {ms['repeated']:8.2f} ms")

@@ -100,7 +100,7 @@ def evaluate(
             first_on=first_on,
             errors=errors,
             platform=context.platform,
-            plugins=hooks.infos(),
+            plugins=hooks.infos() if platform else (),
         )
 
     decision = run(errors)

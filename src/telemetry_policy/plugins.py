@@ -73,21 +73,10 @@ def file_layers(root: str) -> list[Layer]:
     return layers
 
 
-class _Builtin:
-    """Base of the built-in plugins."""
-
-    def __dir__(self) -> list[str]:
-        # pluggy inspects every name dir() lists (about 30 for a plain object,
-        # each with inspect.getattr_static); list only the hooks.
-        return [name for name in type(self).__dict__ if name.startswith("telemetry_policy_")]
-
-
-class FileSource(_Builtin):
+@hookimpl(specname="telemetry_policy_layers")
+def policy_files(context: Context) -> list[Layer]:
     """Policy files in the UAPI.6 directories under the root."""
-
-    @hookimpl
-    def telemetry_policy_layers(self, context: Context) -> list[Layer]:
-        return file_layers(context.root)
+    return file_layers(context.root)
 
 
 def _store(context: Context) -> Store | UserStoreError:
@@ -107,62 +96,61 @@ def _store_choice(app: str | None, context: Context) -> Choice | None:
     return store.choice(app)
 
 
-class EnvChoice(_Builtin):
+@hookimpl(specname="telemetry_policy_user_choice", tryfirst=True)
+def env_mode(context: Context) -> Choice | None:
     """``TELEMETRY_POLICY_MODE``: the first user choice consulted."""
-
-    @hookimpl(tryfirst=True)
-    def telemetry_policy_user_choice(self, context: Context) -> Choice | None:
-        value = context.environ.get(ENV_MODE, "")
-        if not value:
-            return None
-        origin = Origin("env", ENV_MODE)
-        try:
-            return Choice(Mode.parse(value.strip().lower()), origin)
-        except ValueError:
-            return Choice(
-                Mode.OFF,
-                origin,
-                None,
-                f"{ENV_MODE}={value[:40]!r} is not off, local or on; read as off",
-            )
+    value = context.environ.get(ENV_MODE, "")
+    if not value:
+        return None
+    origin = Origin("env", ENV_MODE)
+    try:
+        return Choice(Mode.parse(value.strip().lower()), origin)
+    except ValueError:
+        why = f"{ENV_MODE}={value[:40]!r} is not off, local or on; read as off"
+        return Choice(Mode.OFF, origin, None, why)
 
 
-class UserStoreChoice(_Builtin):
+@hookimpl(specname="telemetry_policy_user_choice", tryfirst=True)
+def user_store_app(app: str | None, context: Context) -> Choice | None:
     """The user store's ``[app.NAME]``: after the environment, before app-native stores."""
-
-    @hookimpl(tryfirst=True)
-    def telemetry_policy_user_choice(self, app: str | None, context: Context) -> Choice | None:
-        return None if app is None else _store_choice(app, context)
+    return None if app is None else _store_choice(app, context)
 
 
-class UserStoreAllChoice(_Builtin):
+@hookimpl(specname="telemetry_policy_user_choice", trylast=True)
+def user_store_all(context: Context) -> Choice | None:
     """The user store's ``[all]``: the last user choice consulted."""
-
-    @hookimpl(trylast=True)
-    def telemetry_policy_user_choice(self, context: Context) -> Choice | None:
-        return _store_choice(None, context)
+    return _store_choice(None, context)
 
 
-class DoNotTrack(_Builtin):
-    """The ``DO_NOT_TRACK`` convention (consoledonottrack.com): anything set but
-    empty, ``0`` or ``false`` means off."""
+@hookimpl(specname="telemetry_policy_caps")
+def do_not_track(context: Context) -> Choice | None:
+    """The ``DO_NOT_TRACK`` convention: anything set but empty, ``0`` or ``false`` means off."""
+    value = context.environ.get(ENV_DNT)
+    if value is None or value.strip().lower() in ("", "0", "false"):
+        return None
+    return Choice(Mode.OFF, Origin("env", ENV_DNT))
 
-    @hookimpl
-    def telemetry_policy_caps(self, context: Context) -> Choice | None:
-        value = context.environ.get(ENV_DNT)
-        if value is None or value.strip().lower() in ("", "0", "false"):
-            return None
-        return Choice(Mode.OFF, Origin("env", ENV_DNT))
+
+class _Builtin:
+    """A built-in plugin: one hook function, registered like any plugin."""
+
+    def __init__(self, hook: Callable[..., object]) -> None:
+        self.hook = hook
+
+    def __dir__(self) -> list[str]:
+        # pluggy inspects every name dir() lists (about 30 for a plain object,
+        # each with inspect.getattr_static): list only the hook.
+        return ["hook"]
 
 
 #: Built-in plugins, registered in this order (later tryfirst ones run first,
 #: so the environment is consulted before the user store).
-BUILTINS: tuple[tuple[str, Callable[[], object]], ...] = (
-    ("files", FileSource),
-    ("user-store", UserStoreChoice),
-    ("env", EnvChoice),
-    ("user-store-all", UserStoreAllChoice),
-    ("do-not-track", DoNotTrack),
+BUILTINS: tuple[tuple[str, Callable[..., object]], ...] = (
+    ("files", policy_files),
+    ("user-store", user_store_app),
+    ("env", env_mode),
+    ("user-store-all", user_store_all),
+    ("do-not-track", do_not_track),
 )
 
 
@@ -170,8 +158,8 @@ def make_manager() -> pluggy.PluginManager:
     """A plugin manager with the hookspecs and the built-in sources registered."""
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
-    for name, factory in BUILTINS:
-        pm.register(factory(), name=name)
+    for name, hook in BUILTINS:
+        pm.register(_Builtin(hook), name=name)
     return pm
 
 
