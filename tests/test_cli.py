@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from telemetry_policy.model import STATUSES
+
 
 def cli(root, *args, env=None, **extra_env):
     environ = root.environ(**extra_env) if env is None else env
@@ -94,6 +96,7 @@ def test_audit_shows_every_status(root):
         ("usr/lib/telemetry-policy/policy.d/40-w.toml", "refused"),
         ("usr/lib/telemetry-policy/policy.d/notes.txt", "ignored"),
     }
+    assert {x["status"] for x in data["layers"]} <= set(STATUSES)
     tiers = {x["tier"] for x in data["layers"]}
     assert tiers == {"vendor", "admin"}
     assert all("reason" in x for x in data["layers"] if x["status"] != "applied")

@@ -178,5 +178,33 @@ def test_policy_d_that_is_a_file_is_invalid(root):
     root.dir("admin").mkdir(parents=True)
     (root.dir("admin") / "policy.d").write_text("oops")
     [c] = discover(str(root.path))
-    assert c.status == "invalid"
-    assert "cannot list" in c.reason
+    assert (c.status, c.reason) == ("invalid", f"{c.path} is not a directory")
+
+
+def test_directory_symlinks_resolve_inside_the_root_too(root):
+    # etc/telemetry-policy -> /srv/tp is absolute: it must mean <root>/srv/tp,
+    # never this machine's /srv/tp
+    (root.path / "srv/tp/policy.d").mkdir(parents=True)
+    (root.path / "srv/tp/policy.d/10-a.toml").write_text(OPT_IN)
+    os.chmod(root.path / "srv/tp/policy.d/10-a.toml", 0o644)
+    (root.path / "etc").mkdir()
+    (root.path / "etc/telemetry-policy").symlink_to("/srv/tp")
+    [c] = discover(str(root.path))
+    assert (c.status, c.name) == ("applied", "10-a.toml")
+    assert c.path == str(root.path / "etc/telemetry-policy/policy.d/10-a.toml")  # as written
+
+
+def test_a_looping_policy_directory_fails_closed(root):
+    (root.path / "etc").mkdir()
+    (root.path / "etc/telemetry-policy").symlink_to("telemetry-policy")
+    found = discover(str(root.path))
+    assert [c.status for c in found] == ["invalid"]
+    assert "too many levels of symlinks" in found[0].reason
+
+
+def test_dangling_policy_directory_link_fails_closed_but_absence_is_fine(root):
+    (root.path / "etc").mkdir()
+    assert discover(str(root.path)) == []  # no /etc/telemetry-policy: nothing to say
+    (root.path / "etc/telemetry-policy").symlink_to("/srv/missing")
+    [c] = discover(str(root.path))
+    assert c.status == "invalid" and "dangling symlink" in c.reason

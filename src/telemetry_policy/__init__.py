@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "resolve": "api",
     "set_mode": "api",
-    "RefusedError": "api",
+    "RefusedError": "errors",
     "Mode": "modes",
     "PRESETS": "modes",
     "Decision": "decision",
@@ -52,9 +52,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .api import RefusedError, resolve, set_mode
+    from .api import resolve, set_mode
     from .decision import Decision
-    from .errors import PluginError, PolicyError, PolicyFileError, UsageError
+    from .errors import PluginError, PolicyError, PolicyFileError, RefusedError, UsageError
     from .hookspecs import Context, hookimpl
     from .model import Choice, Layer, Origin, Platform
     from .modes import PRESETS, Mode

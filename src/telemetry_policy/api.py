@@ -13,17 +13,13 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from .decision import Decision, decide
-from .errors import PolicyError, UsageError
+from .errors import PolicyError, RefusedError, UsageError
 from .hookspecs import Context
 from .model import Layer
 from .modes import Mode
 from .policyfile import APP_NAME
 
 ENV_ROOT = "TELEMETRY_POLICY_ROOT"
-
-
-class RefusedError(PolicyError):
-    """``set`` asked for more than the system ceiling allows."""
 
 
 def check_app(app: str | None) -> str | None:

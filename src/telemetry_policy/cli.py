@@ -148,14 +148,20 @@ def _run(args: argparse.Namespace) -> int:
         d = evaluate(args.app, app_default=args.app_default, root=root, environ=environ)
         for error in d.errors:
             print(f"telemetry-policy: {error}", file=sys.stderr)
-        _dump(d.as_dict()) if args.json else print(d.mode)
+        if args.json:
+            _dump(d.as_dict())
+        else:
+            print(d.mode)
         return 0
     if args.command == "audit":
         from .api import check_app
         from .audit import as_json, as_text, run_audit
 
         decisions = run_audit(check_app(args.app), root=root, environ=environ)
-        _dump(as_json(decisions, root)) if args.json else print(as_text(decisions, root))
+        if args.json:
+            _dump(as_json(decisions, root))
+        else:
+            print(as_text(decisions, root))
         return 1 if any(d.errors for d in decisions) else 0
     # set / unset
     from .api import set_mode

@@ -50,5 +50,9 @@ class UserStoreError(PolicyError):
         return f"{self.path}: {self.reason}{hint}"
 
 
+class RefusedError(PolicyError):
+    """``set`` asked for more than the system ceiling allows."""
+
+
 class UsageError(PolicyError):
     """A command-line or API call that is wrong as written (exit status 2)."""

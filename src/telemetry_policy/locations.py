@@ -43,10 +43,11 @@ class Candidate(Record):
 
 
 class _Unusable(Exception):
-    def __init__(self, status: str, reason: str) -> None:
+    def __init__(self, status: str, reason: str, missing: bool = False) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.missing = missing  # the path is simply absent (no link dangles)
 
 
 def _join(root: str, path: str) -> str:
@@ -56,15 +57,19 @@ def _join(root: str, path: str) -> str:
 def chase(root: str, path: str) -> str:
     """Resolve ``path`` (absolute, inside the image) under ``root``.
 
-    Symlinks are followed component by component; absolute targets and
-    ``..`` are kept inside ``root``. Raises _Unusable for loops and dangling
-    links. Returns a path on this machine; the last component is not a link.
+    Symlinks are followed component by component, as the image itself would
+    see them: absolute targets and ``..`` stay inside ``root``. Returns the
+    resolved path inside the image (no component is a link). Raises _Unusable
+    for loops and dangling links, with ``missing`` set when the path is
+    simply absent.
     """
     parts = [p for p in path.split("/") if p and p != "."]
     done: list[str] = []
     links = 0
+    from_link = 0  # how many of the next parts came from a link's target
     while parts:
         part = parts.pop(0)
+        from_link = max(from_link - 1, 0)
         if part == "..":
             if done:
                 done.pop()
@@ -73,7 +78,9 @@ def chase(root: str, path: str) -> str:
         try:
             st = os.lstat(here)
         except FileNotFoundError:
-            raise _Unusable("invalid", f"{here} does not exist (dangling symlink?)") from None
+            if from_link:
+                raise _Unusable("invalid", f"{here} does not exist (dangling symlink)") from None
+            raise _Unusable("invalid", f"{here} does not exist", missing=True) from None
         except OSError as e:
             raise _Unusable("invalid", f"cannot read {here}: {e.strerror}") from None
         if not stat.S_ISLNK(st.st_mode):
@@ -85,8 +92,10 @@ def chase(root: str, path: str) -> str:
         target = os.readlink(here)
         if target.startswith("/"):
             done = []
-        parts = [p for p in target.split("/") if p and p != "."] + parts
-    return _join(root, "/".join(done))
+        target_parts = [p for p in target.split("/") if p and p != "."]
+        from_link = len(target_parts) + 1
+        parts = target_parts + parts
+    return "/" + "/".join(done)
 
 
 def _trusted_owners(root: str) -> frozenset[int]:
@@ -127,7 +136,7 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
                 return None
             if not text.startswith("/"):
                 text = os.path.join(os.path.dirname(inside), text)
-            real = chase(root, text)
+            real = _join(root, chase(root, text))
             st = os.lstat(real)
     except OSError as e:
         raise _Unusable("invalid", f"cannot read: {e.strerror}") from None
@@ -189,31 +198,35 @@ def _file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _entries(root: str, inside: str) -> tuple[list[str], str]:
-    """Names in a directory of the image, or an error reason."""
+def _directory(root: str, inside: str) -> tuple[str | None, str]:
+    """A directory of the image resolved inside ``root``: (path or None if absent, problem)."""
     try:
         real = chase(root, inside)
-        return sorted(os.listdir(real)), ""
     except _Unusable as e:
-        return [], "" if "does not exist" in e.reason else e.reason
-    except FileNotFoundError:
-        return [], ""
-    except OSError as e:
-        return [], f"cannot list {_join(root, inside)}: {e.strerror}"
+        return None, "" if e.missing else e.reason
+    if not os.path.isdir(_join(root, real)):
+        return None, f"{_join(root, inside)} is not a directory"
+    return real, ""
 
 
 def _judge(
-    root: str, tier: str, inside: str, main: bool, owners: frozenset[int], dirs: dict[str, str]
+    root: str,
+    tier: str,
+    shown: str,
+    real: str,
+    main: bool,
+    owners: frozenset[int],
+    dirs: dict[str, str],
 ) -> Candidate:
-    path = _join(root, inside)
-    name = os.path.basename(inside)
+    """Judge the file at ``real`` (inside the image), shown as ``shown``."""
+    name = os.path.basename(real)
     try:
-        data = _read(root, inside, owners, dirs)
+        data = _read(root, real, owners, dirs)
     except _Unusable as e:
-        return Candidate(path, name, tier, main, e.status, e.reason)
+        return Candidate(shown, name, tier, main, e.status, e.reason)
     if data is None:
-        return Candidate(path, name, tier, main, "masked", "mask: hides same-named files below")
-    return Candidate(path, name, tier, main, "applied", "", data)
+        return Candidate(shown, name, tier, main, "masked", "mask: hides same-named files below")
+    return Candidate(shown, name, tier, main, "applied", "", data)
 
 
 def discover(root: str = "/") -> list[Candidate]:
@@ -221,48 +234,58 @@ def discover(root: str = "/") -> list[Candidate]:
 
     The main file comes first; drop-ins follow by file name whatever their
     directory. Candidates that lost (replaced, masked, ignored) are kept so
-    that ``audit`` can show them.
+    that ``audit`` can show them. Paths are shown as written (``/etc/...``
+    under the root) and read where they resolve inside the image.
     """
     owners = _trusted_owners(root)
     dirs: dict[str, str] = {}
     found: list[Candidate] = []
+    tiers: list[tuple[str, str, str]] = []  # (tier, nominal, resolved), highest first
+    for tier, directory in reversed(DIRECTORIES):
+        real, problem = _directory(root, directory)
+        if problem:
+            found.append(Candidate(_join(root, directory), "", tier, True, "invalid", problem))
+        elif real is not None:
+            tiers.append((tier, directory, real))
     # The main file: only the copy in the highest directory counts.
     winner: Candidate | None = None
-    for tier, directory in reversed(DIRECTORIES):
-        inside = f"{directory}/{MAIN}"
-        if not os.path.lexists(_join(root, inside)):
+    for tier, directory, real in tiers:
+        shown = _join(root, f"{directory}/{MAIN}")
+        if not os.path.lexists(_join(root, f"{real}/{MAIN}")):
             continue
         if winner is None:
-            winner = _judge(root, tier, inside, True, owners, dirs)
+            winner = _judge(root, tier, shown, f"{real}/{MAIN}", True, owners, dirs)
             found.append(winner)
         else:
-            found.append(_lost(_join(root, inside), MAIN, tier, True, winner))
+            found.append(_lost(shown, MAIN, tier, True, winner))
     # Drop-ins: the highest same-named file wins; then all by name.
     by_name: dict[str, list[Candidate]] = {}
-    for tier, directory in reversed(DIRECTORIES):
-        inside = f"{directory}/{DROPINS}"
-        names, problem = _entries(root, inside)
+    for tier, directory, real in tiers:
+        shown_dir = _join(root, f"{directory}/{DROPINS}")
+        dropins, problem = _directory(root, f"{real}/{DROPINS}")
         if problem:
-            found.append(Candidate(_join(root, inside), DROPINS, tier, False, "invalid", problem))
+            found.append(Candidate(shown_dir, DROPINS, tier, False, "invalid", problem))
+        if dropins is None:
+            continue
+        try:
+            names = sorted(os.listdir(_join(root, dropins)))
+        except OSError as e:
+            found.append(
+                Candidate(shown_dir, DROPINS, tier, False, "invalid", f"cannot list: {e.strerror}")
+            )
+            continue
         for name in names:
-            path = _join(root, f"{inside}/{name}")
+            shown = f"{shown_dir}/{name}"
             if not name.endswith(".toml") or name.startswith("."):
-                found.append(
-                    Candidate(
-                        path,
-                        name,
-                        tier,
-                        False,
-                        "ignored",
-                        "hidden file" if name.startswith(".") else "not a *.toml file",
-                    )
-                )
+                why = "hidden file" if name.startswith(".") else "not a *.toml file"
+                found.append(Candidate(shown, name, tier, False, "ignored", why))
                 continue
             losers = by_name.setdefault(name, [])
             if not losers:
-                losers.append(_judge(root, tier, f"{inside}/{name}", False, owners, dirs))
+                real_file = f"{dropins}/{name}"
+                losers.append(_judge(root, tier, shown, real_file, False, owners, dirs))
             else:
-                losers.append(_lost(path, name, tier, False, losers[0]))
+                losers.append(_lost(shown, name, tier, False, losers[0]))
     for name in sorted(by_name):
         found.extend(by_name[name])
     return found

@@ -166,7 +166,9 @@ def _locked_update(path: str, update: Callable[[], str | None]) -> None:
         text = update()
         if text is None:
             return
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".user.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(
+            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+        )
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
