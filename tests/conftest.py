@@ -24,3 +24,76 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 settings.load_profile("default")
+
+
+# Installed plugins, for real: a site directory with *.dist-info entry points,
+# put on PYTHONPATH of a separate process (as a client would run).
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def install_plugin(site: Path, name: str, code: str, dist: str = "", version: str = "1.0") -> Path:
+    """Install module ``tp_<name>`` as entry point ``name`` of distribution ``dist``."""
+    dist = dist or f"tp-{name}"
+    module = "tp_" + name.replace("-", "_")
+    site.mkdir(parents=True, exist_ok=True)
+    (site / f"{module}.py").write_text(code)
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[telemetry_policy]\n{name} = {module}\n")
+    return info
+
+
+def run_client(root, site: Path | None, code: str, **env: str) -> dict:
+    """Run ``code`` (which prints JSON) in a fresh Python with ``site`` installed."""
+    environ = root.environ(**env)
+    if site is not None:
+        environ["PYTHONPATH"] = str(site)
+    p = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=str(root.base),
+        timeout=120,
+    )
+    assert p.returncode in (0, 1), p.stderr
+    assert "Traceback" not in p.stderr, p.stderr
+    return json.loads(p.stdout)
+
+
+def audit(root, site: Path | None, app: str = "demo", **env: str) -> dict:
+    """``telemetry-policy --root ROOT audit APP --json`` with ``site`` installed."""
+    code = (
+        "import sys; from telemetry_policy.cli import main; "
+        f"sys.exit(main(['--root', {str(root.path)!r}, 'audit', {app!r}, '--json']))"
+    )
+    return run_client(root, site, code, **env)
+
+
+@pytest.fixture(scope="session")
+def shipped_plugins(tmp_path_factory) -> Path:
+    """plugins/telemetry-policy-go and -example, pip-installed into a site directory."""
+    site = tmp_path_factory.mktemp("shipped") / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(REPO / "plugins/telemetry-policy-go"),
+            str(REPO / "plugins/telemetry-policy-example"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return site

@@ -24,7 +24,6 @@ def run(root, *plugins, app="demo", app_default=None, **env):
         now=NOW,
         errors=errors + more + even_more,
         app_default=app_default and Mode.parse(app_default),
-        plugins=hooks.infos(),
     )
     return d, hooks
 
@@ -47,7 +46,7 @@ def test_layers_hook_contributes_a_layer(root):
     assert (d.ceiling, d.default, d.mode) == (Mode.LOCAL, Mode.OFF, Mode.OFF)
     assert str(d.origin_of("ceiling")) == "plugin test-0"
     [layer] = d.layers
-    assert (layer.name, layer.tier, layer.status) == ("60-plugin", "plugin", "applied")
+    assert (layer.name, layer.tier, layer.status) == ("60-plugin", "plugin", "restricted")
     assert layer.reason == "untrusted plugin may only tighten; dropped: default = on"
     root.write("admin", "policy.toml", '[plugins]\ntrusted = ["test-0"]\n')
     d, _ = run(root, Plugin())

@@ -17,6 +17,7 @@ from .errors import PolicyError, RefusedError, UsageError
 from .hookspecs import Context
 from .model import Layer
 from .modes import Mode
+from .plugins import Hooks, PluginState, default_manager
 from .policyfile import APP_NAME
 
 ENV_ROOT = "TELEMETRY_POLICY_ROOT"
@@ -61,7 +62,6 @@ def evaluate(
 ) -> Decision:
     """Resolve without the ``resolve()`` conveniences; the CLI uses this with
     ``record=False`` (never writes) and ``platform=True`` (audit shows it)."""
-    from .plugins import Hooks, default_manager
     from .userstore import load_first_on, record_first_on, state_path
 
     check_app(app)
@@ -78,7 +78,13 @@ def evaluate(
         layers: list[Layer] = []
         errors = [problem]
     else:
-        layers, errors = hooks.layers(context)
+        layers, errors = hooks.layers(context, external=False)
+    plugins = _external_plugins(hooks, layers, context, write=record and root == "/")
+    errors += plugins.errors
+    if not problem:
+        more_layers, more = hooks.layers(context, external=True)
+        layers += more_layers
+        errors += more
     choice, more = hooks.user_choice(app, context)
     caps, even_more = hooks.caps(app, context)
     errors += more + even_more
@@ -96,7 +102,8 @@ def evaluate(
             first_on=first_on,
             errors=errors,
             platform=context.platform,
-            plugins=hooks.infos() if platform else (),
+            plugins=hooks.infos(plugins) if platform else (),
+            untrusted_code=plugins.untrusted_code,
         )
 
     decision = run(errors)
@@ -112,6 +119,42 @@ def evaluate(
             with contextlib.suppress(PolicyError):
                 record_first_on(state, app, now if became_on else None)
     return decision
+
+
+ENV_DISABLE = "TELEMETRY_POLICY_DISABLE_PLUGINS"
+
+
+def _external_plugins(
+    hooks: Hooks, file_layers: list[Layer], context: Context, write: bool
+) -> PluginState:
+    """Load the installed plugins this resolution may use, and say what became of each.
+
+    Plugins ``[plugins] disabled`` lists, or ``TELEMETRY_POLICY_DISABLE_PLUGINS``
+    names, are never imported. What an environment-blocked plugin would have
+    decided is unknown, and the environment may only lower: so it fails closed.
+    """
+    from .decision import judge_when, plugin_lists
+    from .entrypoints import find, load_into
+
+    trusted, disabled = plugin_lists(judge_when(file_layers, context.platform)[0])
+    names = context.environ.get(ENV_DISABLE, "")
+    blocked = {n.strip() for n in names.split(",") if n.strip()} - disabled
+    entries, _ = find(context.environ, write)
+    loaded = load_into(hooks.pm, entries, disabled | blocked)
+    hooks.skip = frozenset(disabled | blocked)
+    errors = [
+        f"plugin {e.name!r}: blocked by {ENV_DISABLE}; what it would decide is "
+        "unknown, so telemetry is off"
+        for e in entries
+        if e.name in blocked
+    ]
+    errors += [f"plugin {n!r}: {x.error}" for n, x in loaded.items() if x.error]
+    untrusted = {
+        n: f"trusted by name, but its code is not a system file: {x.untrusted_code}"
+        for n, x in loaded.items()
+        if x.untrusted_code
+    }
+    return PluginState(entries, loaded, trusted, disabled, blocked, errors, untrusted)
 
 
 def resolve(

@@ -88,7 +88,10 @@ def as_json(decisions: list[Decision], root: str) -> dict[str, Any]:
             "kind": i.kind,
             "status": i.status,
             "trusted": i.trusted,
+            "distribution": i.distribution or None,
+            "version": i.version or None,
             "hooks": list(i.hooks),
+            **({"note": i.note} if i.note else {}),
         }
         for i in main.plugins
     ]
@@ -110,7 +113,7 @@ def as_text(decisions: list[Decision], root: str) -> str:
         lines.append(f"Platform: {p.id or 'unknown'} {p.version or '(no version)'}{like}")
     lines += ["", "Searched, lowest precedence first:"]
     lines += [f"  {tier:<8} {path}" for tier, path in search_paths(root)]
-    lines += ["", "Policy files, in the order they apply:"]
+    lines += ["", "Policy layers (files, then plugins' layers among the drop-ins), in order:"]
     if not main.layers:
         lines.append("  (none found: built-in defaults apply)")
     width = max((len(layer.status) for layer in main.layers), default=0)
@@ -122,8 +125,11 @@ def as_text(decisions: list[Decision], root: str) -> str:
         lines.append(f"  {layer.status:<{width}}  {layer.tier:<7} {where}{reason}")
     lines += ["", "Plugins:"]
     for info in main.plugins:
-        hooks = ", ".join(h.removeprefix("telemetry_policy_") for h in info.hooks)
-        lines.append(f"  {info.name} ({info.kind}, {info.status}): {hooks}")
+        hooks = ", ".join(h.removeprefix("telemetry_policy_") for h in info.hooks) or "-"
+        dist = f" from {info.distribution} {info.version}" if info.distribution else ""
+        trust = "trusted" if info.trusted else "untrusted"
+        note = f"  ({info.note})" if info.note else ""
+        lines.append(f"  {info.name} ({info.kind}{dist}, {info.status}, {trust}): {hooks}{note}")
     for d in decisions:
         lines += ["", "Decision for " + (d.app or "all apps (global)") + ":"]
         lines += d.explain().splitlines()[1:]

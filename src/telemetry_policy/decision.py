@@ -7,7 +7,7 @@ plain values. The steps are DESIGN.md section 5, in that order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,10 +23,11 @@ class PluginInfo(Record):
     name: str
     kind: str  # built-in or external
     hooks: tuple[str, ...]
-    status: str = "loaded"  # loaded, disabled
+    status: str = "loaded"  # loaded, disabled, blocked, error
     distribution: str = ""
     version: str = ""
-    trusted: bool = False
+    trusted: bool = False  # may raise values, not only lower them
+    note: str = ""  # why it is not loaded or not trusted
 
 
 class Decision(Record):
@@ -138,6 +139,42 @@ def _tightens(key: str, new: Value, old: Value) -> bool:
     return new >= old if key == "upload_delay_days" else new <= old
 
 
+def judge_when(
+    layers: Sequence[Layer], platform: Callable[[], Platform] | None
+) -> tuple[list[Layer], Platform | None]:
+    """The layers in application order, those whose ``[when]`` fails marked skipped.
+
+    The platform is read only if some layer has ``[when]``.
+    """
+    judged: list[Layer] = []
+    seen: Platform | None = None
+    for layer in sorted(layers, key=lambda layer: layer.sort_key):
+        if layer.status == "applied" and layer.policy and layer.policy.when:
+            if seen is None:
+                seen = platform() if platform else Platform("", "")
+            from .platform import holds  # only files with [when] need it
+
+            ok, why = holds(layer.policy.when, seen)
+            if not ok:
+                layer = layer._replace(status="skipped", reason=why)
+        judged.append(layer)
+    return judged, seen
+
+
+def plugin_lists(judged: Sequence[Layer]) -> tuple[set[str], set[str]]:
+    """``[plugins]`` trusted and disabled, merged from the applied system files.
+
+    ``disabled`` wins over ``trusted``; files skipped by ``[when]`` do not count.
+    """
+    trusted: set[str] = set()
+    disabled: set[str] = set()
+    for layer in judged:
+        if layer.status == "applied" and layer.policy and layer.tier != "plugin":
+            trusted.update(layer.policy.trusted)
+            disabled.update(layer.policy.disabled)
+    return trusted - disabled, disabled
+
+
 def decide(
     app: str | None,
     *,
@@ -150,12 +187,14 @@ def decide(
     platform: Callable[[], Platform] | None = None,
     errors: Sequence[str] = (),
     plugins: Sequence[PluginInfo] = (),
+    untrusted_code: Mapping[str, str] = {},
 ) -> Decision:
     """Combine system layers and user inputs into a Decision.
 
     ``first_on`` is when this user's mode for ``app`` was first seen ``on``
     (the state file); ``errors`` are problems found while gathering inputs
-    (plugins, user store): any of them fails closed.
+    (plugins, user store): any of them fails closed. ``untrusted_code`` names
+    plugins whose code may not be trusted (and why), even if a file trusts them.
     """
     problems = list(errors)
     # 1. Start.
@@ -164,25 +203,8 @@ def decide(
     else:
         values = _Values(app_default, Origin("app", "app_default from the calling program"))
     # 2. System layers in order, [when] first; [plugins] merged from applied files.
-    ordered = sorted(layers, key=lambda layer: layer.sort_key)
-    judged: list[Layer] = []
-    seen_platform: Platform | None = None
-    for layer in ordered:
-        if layer.status == "applied" and layer.policy and layer.policy.when:
-            if seen_platform is None:
-                seen_platform = platform() if platform else Platform("", "")
-            from .platform import holds  # only files with [when] need it
-
-            ok, why = holds(layer.policy.when, seen_platform)
-            if not ok:
-                layer = layer._replace(status="skipped", reason=why)
-        judged.append(layer)
-    trusted: set[str] = set()
-    disabled: set[str] = set()
-    for layer in judged:
-        if layer.status == "applied" and layer.policy and layer.tier != "plugin":
-            trusted.update(layer.policy.trusted)
-            disabled.update(layer.policy.disabled)
+    judged, seen_platform = judge_when(layers, platform)
+    trusted, disabled = plugin_lists(judged)
     final: list[Layer] = []
     for layer in judged:
         if layer.tier == "plugin" and layer.status == "applied" and layer.origin.source in disabled:
@@ -193,16 +215,23 @@ def decide(
             settings: list[Setting] = list(layer.policy.policy)
             if app is not None:
                 settings.extend(layer.policy.app(app))
-            untrusted = layer.tier == "plugin" and layer.origin.source not in trusted
+            why_not = ""
+            if layer.tier == "plugin":
+                name = layer.origin.source
+                why_not = (
+                    untrusted_code.get(name, "")
+                    if name in trusted
+                    else "untrusted plugin may only tighten"
+                )
             dropped = []
             for s in settings:
-                if untrusted and not _tightens(s.key, s.value, values.get(s.key)):
+                if why_not and not _tightens(s.key, s.value, values.get(s.key)):
                     dropped.append(f"{s.key} = {s.value}")
                     continue
                 values.set(s.key, s.value, s.origin)
             if dropped:
                 layer = layer._replace(
-                    reason="untrusted plugin may only tighten; dropped: " + ", ".join(dropped),
+                    status="restricted", reason=f"{why_not}; dropped: " + ", ".join(dropped)
                 )
         final.append(layer)
     # Fail closed: any unusable input forces the ceiling off.

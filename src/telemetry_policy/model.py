@@ -156,6 +156,7 @@ class PolicyFile(Record):
 #: statuses a layer can have, in the words ``audit`` uses.
 STATUSES = (
     "applied",  # read and used
+    "restricted",  # a plugin layer used only where it tightens (the rest dropped)
     "replaced",  # a same-named file in a higher directory wins
     "masked",  # hidden by an empty file or a /dev/null link (or is such a mask)
     "skipped",  # its [when] does not hold here

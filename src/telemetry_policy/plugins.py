@@ -8,17 +8,18 @@ the resolution fail closed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any
 
 import pluggy
 
 from . import hookspecs
 from .decision import Decision, PluginInfo
+from .entrypoints import EntryPoint, Loaded
 from .errors import PluginError, PolicyFileError, UserStoreError
 from .hookspecs import PROJECT, Context, hookimpl
 from .locations import discover
-from .model import Choice, Layer, Origin, PolicyFile
+from .model import Choice, Layer, Origin, PolicyFile, Record
 from .modes import Mode
 from .policyfile import PLUGIN_NAME, check_document, parse_policy
 from .userstore import Store, load_store, store_path
@@ -177,14 +178,19 @@ def default_manager() -> pluggy.PluginManager:
 class Hooks:
     """Typed, fault-isolating calls of the hooks of one plugin manager."""
 
-    def __init__(self, pm: pluggy.PluginManager) -> None:
+    def __init__(self, pm: pluggy.PluginManager, skip: Set[str] = frozenset()) -> None:
         self.pm = pm
         self.builtin = {name for name, _ in BUILTINS}
+        self.skip = skip  # plugins blocked for this resolution: never called
 
-    def _call(self, hook: str, **kwargs: Any) -> Iterable[tuple[str, Any]]:
+    def _call(
+        self, hook: str, only: Callable[[str], bool] | None = None, **kwargs: Any
+    ) -> Iterable[tuple[str, Any]]:
         """Yield (plugin name, result or PluginError) per implementation, in call order."""
         caller = getattr(self.pm.hook, hook)
         for impl in reversed(caller.get_hookimpls()):  # pluggy calls from the end
+            if impl.plugin_name in self.skip or (only and not only(impl.plugin_name)):
+                continue
             try:
                 yield (
                     impl.plugin_name,
@@ -196,10 +202,14 @@ class Hooks:
                     PluginError(impl.plugin_name, hook, f"raised {type(e).__name__}: {e}"),
                 )
 
-    def layers(self, context: Context) -> tuple[list[Layer], list[str]]:
+    def layers(
+        self, context: Context, external: bool | None = None
+    ) -> tuple[list[Layer], list[str]]:
+        """Layers from every plugin, or only the built-in (external=False) or other ones."""
+        only = None if external is None else (lambda name: (name in self.builtin) != external)
         layers: list[Layer] = []
         errors: list[str] = []
-        for plugin, result in self._call("telemetry_policy_layers", context=context):
+        for plugin, result in self._call("telemetry_policy_layers", only, context=context):
             try:
                 layers.extend(self._layers(plugin, result))
             except PluginError as e:
@@ -302,16 +312,49 @@ class Hooks:
             if isinstance(r, PluginError)
         ]
 
-    def infos(self) -> list[PluginInfo]:
+    def infos(self, state: PluginState) -> list[PluginInfo]:
+        """Every plugin, built-in or installed, and what became of it (for audit)."""
         out = []
         for name, plugin in self.pm.list_name_plugin():
-            hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
+            if name in self.builtin:
+                hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
+                out.append(PluginInfo(name, "built-in", hooks, "loaded", trusted=True))
+        for entry in state.entries:
+            loaded = state.loaded.get(entry.name)
+            plugin = self.pm.get_plugin(entry.name)
+            callers = self.pm.get_hookcallers(plugin) if plugin is not None else None
+            hooks = tuple(sorted(h.name for h in callers or ()))
+            if entry.name in state.disabled:
+                status, note = "disabled", "listed in [plugins] disabled"
+            elif entry.name in state.blocked:
+                status, note = "blocked", "named in TELEMETRY_POLICY_DISABLE_PLUGINS"
+            elif loaded is None or loaded.error:
+                status, note = "error", loaded.error if loaded else "not loaded"
+            else:
+                status, note = "loaded", loaded.untrusted_code
+            trusted = status == "loaded" and entry.name in state.trusted and not note
             out.append(
                 PluginInfo(
-                    name,
-                    "built-in" if name in self.builtin else "external",
+                    entry.name,
+                    "external",
                     hooks,
-                    trusted=name in self.builtin,
+                    status,
+                    entry.distribution,
+                    entry.version,
+                    trusted,
+                    note,
                 )
             )
         return out
+
+
+class PluginState(Record):
+    """The installed plugins as one resolution sees them."""
+
+    entries: list[EntryPoint]
+    loaded: dict[str, Loaded]
+    trusted: set[str]  # by [plugins] trusted
+    disabled: set[str]  # by [plugins] disabled: never imported
+    blocked: set[str]  # by TELEMETRY_POLICY_DISABLE_PLUGINS: never imported, fails closed
+    errors: list[str]
+    untrusted_code: dict[str, str]  # trusted by name, but the code is not a system file

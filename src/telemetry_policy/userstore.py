@@ -38,7 +38,7 @@ def _home(environ: Mapping[str, str]) -> str:
     return pwd.getpwuid(os.getuid()).pw_dir
 
 
-def _xdg(environ: Mapping[str, str], var: str, fallback: str) -> str:
+def xdg_dir(environ: Mapping[str, str], var: str, fallback: str) -> str:
     base = environ.get(var, "")
     if not base.startswith("/"):  # XDG: relative values are ignored
         base = os.path.join(_home(environ), fallback)
@@ -46,11 +46,11 @@ def _xdg(environ: Mapping[str, str], var: str, fallback: str) -> str:
 
 
 def store_path(environ: Mapping[str, str]) -> str:
-    return os.path.join(_xdg(environ, "XDG_CONFIG_HOME", ".config"), "user.toml")
+    return os.path.join(xdg_dir(environ, "XDG_CONFIG_HOME", ".config"), "user.toml")
 
 
 def state_path(environ: Mapping[str, str]) -> str:
-    return os.path.join(_xdg(environ, "XDG_STATE_HOME", ".local/state"), "state.toml")
+    return os.path.join(xdg_dir(environ, "XDG_STATE_HOME", ".local/state"), "state.toml")
 
 
 def _when(value: object) -> datetime | None:
