@@ -113,7 +113,7 @@ def as_text(decisions: list[Decision], root: str) -> str:
         lines.append(f"Platform: {p.id or 'unknown'} {p.version or '(no version)'}{like}")
     lines += ["", "Searched, lowest precedence first:"]
     lines += [f"  {tier:<8} {path}" for tier, path in search_paths(root)]
-    lines += ["", "Policy layers (files, then plugins' layers among the drop-ins), in order:"]
+    lines += ["", "Policy layers, in the order they apply:"]
     if not main.layers:
         lines.append("  (none found: built-in defaults apply)")
     width = max((len(layer.status) for layer in main.layers), default=0)

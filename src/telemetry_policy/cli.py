@@ -28,6 +28,8 @@ environment:
   TELEMETRY_POLICY_ROOT  root prefix, as --root
   TELEMETRY_POLICY_MODE  your choice for every app: off, local or on
   DO_NOT_TRACK           set (not empty, 0 or false): mode off
+  TELEMETRY_POLICY_DISABLE_PLUGINS  plugins not to load (name,...): telemetry
+                         is then off, as what they would decide is unknown
 
 exit status: 0 fine, 1 problems found, 2 usage error.
 """

@@ -101,9 +101,21 @@ def _scan() -> list[EntryPoint]:
     return sorted(found.values(), key=lambda e: e.name)
 
 
+_memo: tuple[list[str], list[EntryPoint]] | None = None  # this process's last answer
+
+
 def find(environ: Mapping[str, str], write: bool) -> tuple[list[EntryPoint], bool]:
-    """The installed plugins, and whether the cache answered (False: scanned)."""
+    """The installed plugins, and whether a cache answered (False: scanned)."""
+    global _memo
     key = cache_key()
+    if _memo is not None and _memo[0] == key:
+        return _memo[1], True
+    found, cached = _find(environ, write, key)
+    _memo = (key, found)
+    return found, cached
+
+
+def _find(environ: Mapping[str, str], write: bool, key: list[str]) -> tuple[list[EntryPoint], bool]:
     path = cache_path(environ)
     cached = _read_cache(path, key)
     if cached is not None:
