@@ -231,3 +231,13 @@ def test_the_shipped_example_plugin(root, shipped_plugins):
     assert layer(data, "80-ci-runner")["plugin"] == "ci-local"
     info = plugin(data, "ci-local")
     assert (info["distribution"], info["version"]) == ("telemetry-policy-example", "0.1.0")
+
+
+def test_an_entry_point_named_like_a_built_in_is_an_error(root, tmp_path):
+    site = tmp_path / "site"
+    install_plugin(site, "env", LOWER)
+    data = audit(root, site, app="demo")
+    assert data["mode"] == "off"
+    assert data["errors"] == [
+        "plugin 'env': the name 'env' is taken by a built-in source; rename the entry point"
+    ]

@@ -1,8 +1,7 @@
 """The public entry points: read the edges, call the hooks, decide.
 
->>> from telemetry_policy import resolve
->>> d = resolve("mytool", app_default="local")
->>> d.may_collect, d.may_upload
+``resolve("mytool", app_default="local")`` returns a Decision whose
+``may_collect`` and ``may_upload`` a telemetry client obeys.
 """
 
 from __future__ import annotations
@@ -31,13 +30,13 @@ def check_app(app: str | None) -> str | None:
     return app
 
 
-def _mode(value: Mode | str | None) -> Mode | None:
+def _mode(value: Mode | str | None, what: str) -> Mode | None:
     if value is None or isinstance(value, Mode):
         return value
     try:
         return Mode.parse(value)
     except ValueError as e:
-        raise UsageError(f"app_default: {e}") from None
+        raise UsageError(f"{what}: {e}") from None
 
 
 def _root(root: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
@@ -65,7 +64,7 @@ def evaluate(
     from .userstore import load_first_on, record_first_on, state_path
 
     check_app(app)
-    default = _mode(app_default)
+    default = _mode(app_default, "app_default")
     environ = os.environ if environ is None else environ
     if now is None:
         now = datetime.now(timezone.utc)
@@ -201,7 +200,7 @@ def set_mode(
 
     environ = os.environ if environ is None else environ
     now = now or datetime.now(timezone.utc)
-    wanted = _mode(mode)
+    wanted = _mode(mode, "mode")
     system = evaluate(app, root=root, environ=environ, now=now)
     if wanted is not None and wanted > system.ceiling:
         origin = system.origin_of("ceiling")

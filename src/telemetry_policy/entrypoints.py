@@ -177,10 +177,15 @@ def load_into(pm: Any, entries: list[EntryPoint], blocked: Set[str]) -> dict[str
     for entry in entries:
         if entry.name in blocked or entry.name in _loaded:
             continue
+        if pm.get_plugin(entry.name) is not None:  # a built-in's name
+            _loaded[entry.name] = Loaded(
+                entry,
+                f"the name {entry.name!r} is taken by a built-in source; rename the entry point",
+            )
+            continue
         try:
             plugin = load(entry)
-            if pm.get_plugin(entry.name) is None:
-                pm.register(plugin, name=entry.name)
+            pm.register(plugin, name=entry.name)
             _loaded[entry.name] = Loaded(entry, "", code_trust(plugin))
         except Exception as e:  # an import that fails is the plugin's failure, not ours
             _loaded[entry.name] = Loaded(
