@@ -66,25 +66,6 @@ def wall(cmd: list[str], env: dict[str, str], cwd: str) -> float:
     return time.perf_counter() - start
 
 
-def install_example_plugin(site: Path) -> None:
-    """pip-install plugins/telemetry-policy-example into ``site`` (bytecode compiled)."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--target",
-            str(site),
-            str(REPO / "plugins/telemetry-policy-example"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-
 def startup(runs: int, count: bool, plugin: bool) -> dict[str, object]:
     """Wall times (and instruction counts) of the three commands, alternating."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,7 +80,9 @@ def startup(runs: int, count: bool, plugin: bool) -> dict[str, object]:
         neutral.mkdir()
         site = Path(tmp) / "site"
         if plugin:
-            install_example_plugin(site)
+            from telemetry_policy.testing import pip_install
+
+            pip_install(site, REPO / "plugins/telemetry-policy-example")
             env["PYTHONPATH"] = str(site)  # for all three commands alike
         at_slash = [sys.executable, "-c", "import telemetry_policy as t; t.resolve('demo')"]
         wall(at_slash, env, str(neutral))  # a client at / writes the plugin cache

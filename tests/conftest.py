@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
-from telemetry_policy.testing import FakeRoot
+from telemetry_policy.testing import FakeRoot, pip_install
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -15,11 +21,10 @@ def root(tmp_path):
 
 
 # Property tests: TELEMETRY_POLICY_EXAMPLES sets how many examples each runs.
-from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
     "default",
-    max_examples=int(__import__("os").environ.get("TELEMETRY_POLICY_EXAMPLES", "300")),
+    max_examples=int(os.environ.get("TELEMETRY_POLICY_EXAMPLES", "300")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -28,10 +33,6 @@ settings.load_profile("default")
 
 # Installed plugins, for real: a site directory with *.dist-info entry points,
 # put on PYTHONPATH of a separate process (as a client would run).
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -80,20 +81,7 @@ def audit(root, site: Path | None, app: str = "demo", **env: str) -> dict:
 def shipped_plugins(tmp_path_factory) -> Path:
     """plugins/telemetry-policy-go and -example, pip-installed into a site directory."""
     site = tmp_path_factory.mktemp("shipped") / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--target",
-            str(site),
-            str(REPO / "plugins/telemetry-policy-go"),
-            str(REPO / "plugins/telemetry-policy-example"),
-        ],
-        check=True,
-        capture_output=True,
+    pip_install(
+        site, REPO / "plugins/telemetry-policy-go", REPO / "plugins/telemetry-policy-example"
     )
     return site

@@ -22,6 +22,21 @@ from .locations import DIRECTORIES
 TIERS = dict(DIRECTORIES)
 
 
+def pip_install(site: Path | str, *projects: Path | str) -> Path:
+    """pip-install ``projects`` (without dependencies) into the directory ``site``.
+
+    Put ``site`` on ``PYTHONPATH`` of a separate Python and its entry points are
+    found as a real installation's are (``pip install --target``: bytecode
+    compiled, ``*.dist-info`` written).
+    """
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site)]
+    subprocess.run([*cmd, *map(str, projects)], check=True, capture_output=True)
+    return Path(site)
+
+
 class FakeRoot:
     """A root prefix in a temporary directory, with an isolated home."""
 
