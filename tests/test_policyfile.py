@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from telemetry_policy import Mode, PolicyFileError
 from telemetry_policy.policyfile import key_lines, parse_policy
@@ -117,3 +119,31 @@ def test_oversize_and_deep_nesting():
         parse(b"#" * (1024 * 1024 + 1))
     with pytest.raises(PolicyFileError, match=r"^p.toml: not valid TOML: nested too deeply$"):
         parse("x-deep = " + "[" * 5000 + "]" * 5000 + "\n")
+
+
+VALID = (
+    b'schema = 1\n[policy]\npreset = "opt-in"\nupload_delay_days = 7\n'
+    b'[app.go]\nceiling = "local"\n[when]\ndistro = ["debian"]\ndistro_version = ">=12"\n'
+    b'[plugins]\ntrusted = ["x"]\n'
+)
+
+
+def _only_policy_answers(data: bytes) -> None:
+    try:
+        parse_policy(data, "fuzz.toml")
+    except PolicyFileError as e:
+        assert str(e).startswith("fuzz.toml"), str(e)
+        assert "\n" not in str(e)
+
+
+@given(st.binary(max_size=2048))
+def test_random_bytes_only_ever_give_a_policy_or_a_one_line_error(data):
+    _only_policy_answers(data)
+
+
+@given(st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.binary(max_size=4)), max_size=6))
+def test_mutated_valid_files_only_ever_give_a_policy_or_a_one_line_error(edits):
+    data = bytearray(VALID)
+    for at, junk in edits:
+        data[at : at + len(junk)] = junk
+    _only_policy_answers(bytes(data))
