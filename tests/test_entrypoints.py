@@ -68,12 +68,18 @@ def test_untrusted_plugin_cannot_undo_forced_off(root, tmp_path):
     )
 
 
-@AS_ROOT
-def test_trusted_plugin_may_raise(root, tmp_path):
+def _forced_off_trusting_raise(root, tmp_path):
+    """A forced-off distro whose admin trusts plugin "raise", and that plugin installed."""
     root.write("vendor", "policy.d/10-distro.toml", FORCED_OFF)
     root.write("admin", "policy.d/90-trust.toml", '[plugins]\ntrusted = ["raise"]\n')
     site = tmp_path / "site"
     install_plugin(site, "raise", RAISE)
+    return site
+
+
+@AS_ROOT
+def test_trusted_plugin_may_raise(root, tmp_path):
+    site = _forced_off_trusting_raise(root, tmp_path)
     data = audit(root, site)
     assert (data["mode"], data["ceiling"]) == ("on", "on")
     assert plugin(data, "raise")["trusted"] is True
@@ -83,10 +89,7 @@ def test_trusted_plugin_may_raise(root, tmp_path):
 def test_trust_by_name_needs_root_owned_code(root, tmp_path):
     # A user can install a package whose entry point is named like a trusted
     # plugin; code in a place that user owns is never trusted.
-    root.write("vendor", "policy.d/10-distro.toml", FORCED_OFF)
-    root.write("admin", "policy.d/90-trust.toml", '[plugins]\ntrusted = ["raise"]\n')
-    site = tmp_path / "site"
-    install_plugin(site, "raise", RAISE)
+    site = _forced_off_trusting_raise(root, tmp_path)
     os.chown(site / "tp_raise.py", 12345, 12345)
     data = audit(root, site)
     assert data["mode"] == "off"

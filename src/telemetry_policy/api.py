@@ -18,8 +18,10 @@ from .model import Layer
 from .modes import Mode
 from .plugins import Hooks, PluginState, default_manager
 from .policyfile import APP_NAME
+from .userstore import load_first_on, record_first_on, state_path, store_path, write_choice
 
 ENV_ROOT = "TELEMETRY_POLICY_ROOT"
+ENV_DISABLE = "TELEMETRY_POLICY_DISABLE_PLUGINS"
 
 
 def check_app(app: str | None) -> str | None:
@@ -61,8 +63,6 @@ def evaluate(
 ) -> Decision:
     """Resolve without the ``resolve()`` conveniences; the CLI uses this with
     ``record=False`` (never writes) and ``platform=True`` (audit shows it)."""
-    from .userstore import load_first_on, record_first_on, state_path
-
     check_app(app)
     default = _mode(app_default, "app_default")
     environ = os.environ if environ is None else environ
@@ -120,9 +120,6 @@ def evaluate(
     return decision
 
 
-ENV_DISABLE = "TELEMETRY_POLICY_DISABLE_PLUGINS"
-
-
 def _external_plugins(
     hooks: Hooks, file_layers: list[Layer], context: Context, write: bool
 ) -> PluginState:
@@ -138,7 +135,7 @@ def _external_plugins(
     trusted, disabled = plugin_lists(judge_when(file_layers, context.platform)[0])
     names = context.environ.get(ENV_DISABLE, "")
     blocked = {n.strip() for n in names.split(",") if n.strip()} - disabled
-    entries, _ = find(context.environ, write)
+    entries = find(context.environ, write)
     loaded = load_into(hooks.pm, entries, disabled | blocked)
     hooks.skip = frozenset(disabled | blocked)
     errors = [
@@ -196,8 +193,6 @@ def set_mode(
     A mode above the ceiling (for the app, or the global one) raises
     RefusedError naming where the ceiling was set. Returns the new decision.
     """
-    from .userstore import store_path, write_choice
-
     environ = os.environ if environ is None else environ
     now = now or datetime.now(timezone.utc)
     wanted = _mode(mode, "mode")

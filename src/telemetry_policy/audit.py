@@ -13,7 +13,7 @@ from typing import Any
 from .api import evaluate
 from .decision import Decision
 from .locations import search_paths
-from .model import Layer, Trace
+from .model import Layer, Trace, Value
 
 
 def apps_named(decision: Decision) -> list[str]:
@@ -57,17 +57,18 @@ def _layer_dict(layer: Layer) -> dict[str, Any]:
     return out
 
 
+def _value(key: str, value: Value) -> int | str:
+    """Modes as their words, the upload delay as a number."""
+    return value if key == "upload_delay_days" else str(value)
+
+
 def _trace_dict(t: Trace) -> dict[str, Any]:
-    value = t.value if t.key == "upload_delay_days" else str(t.value)
     return {
         "key": t.key,
-        "value": value,
+        "value": _value(t.key, t.value),
         "origin": str(t.origin),
         "origin_kind": t.origin.kind,
-        "overrode": [
-            {"value": v if t.key == "upload_delay_days" else str(v), "origin": str(o)}
-            for v, o in t.overrode
-        ],
+        "overrode": [{"value": _value(t.key, v), "origin": str(o)} for v, o in t.overrode],
         **({"note": t.note} if t.note else {}),
     }
 

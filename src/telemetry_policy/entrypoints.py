@@ -104,26 +104,20 @@ def _scan() -> list[EntryPoint]:
 _memo: tuple[list[str], list[EntryPoint]] | None = None  # this process's last answer
 
 
-def find(environ: Mapping[str, str], write: bool) -> tuple[list[EntryPoint], bool]:
-    """The installed plugins, and whether a cache answered (False: scanned)."""
+def find(environ: Mapping[str, str], write: bool) -> list[EntryPoint]:
+    """The installed plugins: from this process's memo, the cache, or a scan."""
     global _memo
     key = cache_key()
     if _memo is not None and _memo[0] == key:
-        return _memo[1], True
-    found, cached = _find(environ, write, key)
-    _memo = (key, found)
-    return found, cached
-
-
-def _find(environ: Mapping[str, str], write: bool, key: list[str]) -> tuple[list[EntryPoint], bool]:
+        return _memo[1]
     path = cache_path(environ)
-    cached = _read_cache(path, key)
-    if cached is not None:
-        return cached, True
-    found = _scan()
-    if write:
-        _write_cache(path, key, found)
-    return found, False
+    found = _read_cache(path, key)
+    if found is None:
+        found = _scan()
+        if write:
+            _write_cache(path, key, found)
+    _memo = (key, found)
+    return found
 
 
 def load(entry: EntryPoint) -> object:

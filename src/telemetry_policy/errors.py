@@ -17,10 +17,14 @@ class PolicyFileError(PolicyError):
         self.hint = hint
         super().__init__(str(self))
 
+    @property
+    def message(self) -> str:
+        """What is wrong and what to do, without the place."""
+        return f"{self.reason}; {self.hint}" if self.hint else self.reason
+
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        hint = f"; {self.hint}" if self.hint else ""
-        return f"{where}: {self.reason}{hint}"
+        return f"{where}: {self.message}"
 
 
 class PluginError(PolicyError):

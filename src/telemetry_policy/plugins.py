@@ -64,9 +64,8 @@ def file_layers(root: str) -> list[Layer]:
             continue
         policy = _parse(c.path, c.data)
         if isinstance(policy, PolicyFileError):
-            reason = policy.reason + (f"; {policy.hint}" if policy.hint else "")
             origin = Origin("file", c.path, policy.line)
-            layers.append(Layer(c.name, origin, c.tier, "invalid", reason, None, c.main))
+            layers.append(Layer(c.name, origin, c.tier, "invalid", policy.message, None, c.main))
         else:
             layers.append(
                 Layer(c.name, Origin("file", c.path), c.tier, "applied", "", policy, c.main)

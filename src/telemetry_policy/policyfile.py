@@ -39,6 +39,8 @@ _TOML_POS = r"\s*\(at line (\d+), column \d+\)\s*$"  # compiled only on errors
 
 def _split_key(text: str) -> KeyPath:
     """``'app."my.tool"'`` -> ``("app", "my.tool")``: TOML's dotted keys."""
+    if '"' not in text and "'" not in text:  # the common case: bare keys
+        return tuple(p.strip() for p in text.split("."))
     parts: list[str] = []
     current = ""
     quote = ""
@@ -61,6 +63,9 @@ def _split_key(text: str) -> KeyPath:
 
 def _key_end(line: str) -> int:
     """Index of the ``=`` that ends a key, outside quotes; -1 if none."""
+    if '"' not in line and "'" not in line:  # the common case: bare keys
+        eq, hash_ = line.find("="), line.find("#")
+        return eq if hash_ < 0 or eq < hash_ else -1
     quote = ""
     for i, ch in enumerate(line):
         if quote:
@@ -89,22 +94,11 @@ def key_lines(text: str) -> dict[KeyPath, int]:
         if line[0] == "[":
             close = line.find("]")
             if close > 0 and not line.startswith("[["):
-                inner = line[1:close]
-                table = (
-                    _split_key(inner)
-                    if '"' in inner or "'" in inner
-                    else tuple(p.strip() for p in inner.split("."))
-                )
+                table = _split_key(line[1:close])
                 lines.setdefault(table, number)
             continue
-        if '"' in line or "'" in line:
-            end = _key_end(line)
-            key = _split_key(line[:end]) if end > 0 else ()
-        else:  # the common case: a bare key, split with str methods
-            key_text, eq, _ = line.partition("=")
-            key = (
-                tuple(p.strip() for p in key_text.split(".")) if eq and "#" not in key_text else ()
-            )
+        end = _key_end(line)
+        key = _split_key(line[:end]) if end > 0 else ()
         if key:
             path = table + key
             for depth in range(len(table) + 1, len(path) + 1):
