@@ -13,26 +13,69 @@ from typing import Any, NoReturn
 from . import __version__
 from .errors import PolicyError, UsageError
 
-EPILOG = """\
-files:
-  /usr/lib/telemetry-policy/       vendor policy (packages install here)
-  /usr/local/lib/telemetry-policy/ locally installed software
-  /run/telemetry-policy/           runtime policy
-  /etc/telemetry-policy/           admin policy (highest precedence)
-  Each holds policy.toml (only the highest copy counts) and policy.d/*.toml
-  drop-ins (applied by file name; a higher same-named file, an empty file or
-  a symlink to /dev/null replaces or masks a lower one).
-  $XDG_CONFIG_HOME/telemetry-policy/user.toml   your own choices (set/unset)
+# The sections after the options, in --help and in the man page (FILES,
+# ENVIRONMENT, EXIT STATUS): (title, ((term, text), ...)).
+SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "files",
+        (
+            ("/usr/lib/telemetry-policy/", "vendor policy (packages install here)"),
+            ("/usr/local/lib/telemetry-policy/", "locally installed software"),
+            ("/run/telemetry-policy/", "runtime policy"),
+            ("/etc/telemetry-policy/", "admin policy (highest precedence)"),
+            (
+                "$XDG_CONFIG_HOME/telemetry-policy/user.toml",
+                "your own choices (set/unset), default ~/.config",
+            ),
+            (
+                "$XDG_STATE_HOME/telemetry-policy/state.toml",
+                "when the mode became on, for the upload delay",
+            ),
+        ),
+    ),
+    (
+        "environment",
+        (
+            ("TELEMETRY_POLICY_ROOT", "root prefix, as --root"),
+            ("TELEMETRY_POLICY_MODE", "your choice for every app: off, local or on"),
+            ("DO_NOT_TRACK", "set (not empty, 0 or false): mode off"),
+            (
+                "TELEMETRY_POLICY_DISABLE_PLUGINS",
+                "plugins not to load (name,...): telemetry is then off, "
+                "as what they would decide is unknown",
+            ),
+        ),
+    ),
+    ("exit status", (("0", "fine"), ("1", "problems found"), ("2", "usage error"))),
+)
 
-environment:
-  TELEMETRY_POLICY_ROOT  root prefix, as --root
-  TELEMETRY_POLICY_MODE  your choice for every app: off, local or on
-  DO_NOT_TRACK           set (not empty, 0 or false): mode off
-  TELEMETRY_POLICY_DISABLE_PLUGINS  plugins not to load (name,...): telemetry
-                         is then off, as what they would decide is unknown
+POLICY_DIRECTORIES = (
+    "Each policy directory holds policy.toml (only the highest copy counts) and "
+    "policy.d/*.toml drop-ins (applied by file name; a higher same-named file, an "
+    "empty file or a symlink to /dev/null replaces or masks a lower one)."
+)
 
-exit status: 0 fine, 1 problems found, 2 usage error.
-"""
+
+def _epilog() -> str:
+    import textwrap
+
+    out = []
+    for title, items in SECTIONS:
+        out.append(f"{title}:")
+        width = min(max(len(term) for term, _ in items) + 2, 24)
+        for term, text in items:
+            lines = textwrap.wrap(text, 76 - width)
+            if len(term) + 2 > width:  # a long term gets a line of its own
+                out.append(f"  {term}")
+            else:
+                out.append(f"  {term:<{width}}{lines.pop(0)}")
+            out.extend(" " * (width + 2) + line for line in lines)
+        if title == "files":
+            out.extend(
+                textwrap.wrap(POLICY_DIRECTORIES, 78, initial_indent="  ", subsequent_indent="  ")
+            )
+        out.append("")
+    return "\n".join(out)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="telemetry-policy",
         description="Resolve and explain the system's telemetry policy: what the "
         "distribution and the admin allow, and what you chose within it.",
-        epilog=EPILOG,
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -64,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the mode APP may use. Exit 0 whenever a mode could "
         "be decided, including a fail-closed off; problems go to stderr.",
     )
-    p.add_argument("app", metavar="APP")
+    p.add_argument("app", metavar="APP", help="the program asking, as named in policy (e.g. go)")
     p.add_argument(
         "--app-default",
         metavar="MODE",
@@ -80,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         "status, each value with its origin, the plugins, and the decision "
         "(without APP: the global one and one per app named in any file).",
     )
-    p.add_argument("app", metavar="APP", nargs="?")
+    p.add_argument("app", metavar="APP", nargs="?", help="audit this app only")
     p.add_argument("--json", action="store_true", help="print the audit as JSON")
 
     p = sub.add_parser(
@@ -89,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check each FILE as a policy file (content only: "
         "ownership and place are not checked).",
     )
-    p.add_argument("files", metavar="FILE", nargs="+")
+    p.add_argument("files", metavar="FILE", nargs="+", help="a policy file (.toml)")
     p.add_argument("--json", action="store_true", help="print results as JSON")
 
     p = sub.add_parser(
@@ -99,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Record your choice; refused (exit 1) above the ceiling.",
     )
     p.add_argument("--all", action="store_true", help="every app without its own choice")
-    p.add_argument("words", metavar="APP MODE", nargs="+")
+    p.add_argument("words", metavar="APP MODE", nargs="+", help="the app and off, local or on")
 
     p = sub.add_parser(
         "unset",
@@ -107,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         usage="telemetry-policy unset (APP | --all)",
     )
     p.add_argument("--all", action="store_true", help="the choice for every app")
-    p.add_argument("words", metavar="APP", nargs="*")
+    p.add_argument("words", metavar="APP", nargs="*", help="the app")
 
     sub.add_parser("paths", help="list where policy and your choices are read from")
     return parser
