@@ -92,6 +92,8 @@ class FakeRoot:
             "XDG_STATE_HOME": str(self.home / ".local/state"),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         }
+        if "PYTHONPATH" in os.environ:  # where the package under test is (a package build)
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         env.update(extra)
         return env
 
