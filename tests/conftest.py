@@ -50,13 +50,19 @@ def install_plugin(site: Path, name: str, code: str, dist: str = "", version: st
     return info
 
 
-def run_client(root, site: Path | None, code: str, **env: str) -> dict:
-    """Run ``code`` (which prints JSON) in a fresh Python with ``site`` installed."""
+def client_environ(root, site: Path | None, **env: str) -> dict[str, str]:
+    """``root``'s environment with ``site`` first on PYTHONPATH."""
     environ = root.environ(**env)
     if site is not None:
         environ["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(site), environ.get("PYTHONPATH")])
         )
+    return environ
+
+
+def run_client(root, site: Path | None, code: str, **env: str) -> dict:
+    """Run ``code`` (which prints JSON) in a fresh Python with ``site`` installed."""
+    environ = client_environ(root, site, **env)
     p = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from conftest import audit, install_plugin, run_client
+from conftest import audit, client_environ, install_plugin, run_client
 
 AS_ROOT = pytest.mark.skipif(os.getuid() != 0, reason="trusted code must be root-owned")
 
@@ -173,7 +173,7 @@ def test_faulty_plugins_are_named_and_fail_closed(root, tmp_path, code, message)
     import subprocess
     import sys
 
-    env = {**root.environ(), "PYTHONPATH": str(site)}
+    env = client_environ(root, site)
     out = subprocess.run(
         [sys.executable, "-m", "telemetry_policy.cli", "--root", str(p), "resolve", "demo"],
         capture_output=True,
