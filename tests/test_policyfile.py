@@ -117,7 +117,9 @@ def test_encoding_problems():
 def test_oversize_and_deep_nesting():
     with pytest.raises(PolicyFileError, match="larger than 1024 KiB"):
         parse(b"#" * (1024 * 1024 + 1))
-    with pytest.raises(PolicyFileError, match=r"^p.toml: not valid TOML: nested too deeply$"):
+    with pytest.raises(
+        PolicyFileError, match=r"^p.toml: not valid TOML: nested too deeply; a policy file nests"
+    ):
         parse("x-deep = " + "[" * 5000 + "]" * 5000 + "\n")
 
 

@@ -41,13 +41,16 @@ def _mode(value: Mode | str | None, what: str) -> Mode | None:
         raise UsageError(f"{what}: {e}") from None
 
 
+_ROOT_HINT = f"give an image's directory, or unset {ENV_ROOT}"
+
+
 def _root(root: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
     """The root prefix and, if it cannot be used, why (which then fails closed)."""
     root = root or environ.get(ENV_ROOT) or "/"
     if not root.startswith("/"):
-        return root, f"root {root!r} is not an absolute path"
+        return root, f"root {root!r} is not an absolute path; {_ROOT_HINT}"
     if not os.path.isdir(root):
-        return root, f"root {root} is not a directory"
+        return root, f"root {root} is not a directory; {_ROOT_HINT}"
     return os.path.normpath(root), ""
 
 

@@ -13,7 +13,7 @@ import os
 import stat
 
 from .model import Record
-from .policyfile import MAX_SIZE
+from .policyfile import MAX_SIZE, TOO_LARGE
 
 #: The one statement of precedence: (tier, directory), lowest first.
 DIRECTORIES: tuple[tuple[str, str], ...] = (
@@ -25,6 +25,7 @@ DIRECTORIES: tuple[tuple[str, str], ...] = (
 MAIN = "policy.toml"
 DROPINS = "policy.d"
 _MAX_LINKS = 40
+_DANGLING = "(dangling symlink); remove the link or fix its target"
 _OPEN_FLAGS = (
     os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
 )
@@ -79,7 +80,10 @@ def chase(root: str, path: str) -> str:
             st = os.lstat(here)
         except FileNotFoundError:
             if from_link:
-                raise _Unusable("invalid", f"{here} does not exist (dangling symlink)") from None
+                raise _Unusable(
+                    "invalid",
+                    f"{here} does not exist {_DANGLING}",
+                ) from None
             raise _Unusable("invalid", f"{here} does not exist", missing=True) from None
         except OSError as e:
             raise _Unusable("invalid", f"cannot read {here}: {e.strerror}") from None
@@ -88,7 +92,10 @@ def chase(root: str, path: str) -> str:
             continue
         links += 1
         if links > _MAX_LINKS:
-            raise _Unusable("invalid", f"too many levels of symlinks at {here} (a loop?)")
+            raise _Unusable(
+                "invalid",
+                f"too many levels of symlinks at {here} (a loop?); fix or remove the link",
+            )
         target = os.readlink(here)
         if target.startswith("/"):
             done = []
@@ -96,6 +103,16 @@ def chase(root: str, path: str) -> str:
         from_link = len(target_parts) + 1
         parts = target_parts + parts
     return "/" + "/".join(done)
+
+
+def _chase_link(root: str, target: str) -> str:
+    """``chase`` a link's target: an absent target is a dangling link."""
+    try:
+        return chase(root, target)
+    except _Unusable as e:
+        if e.missing:
+            raise _Unusable("invalid", f"{e.reason} {_DANGLING}") from None
+        raise
 
 
 def _trusted_owners(root: str) -> frozenset[int]:
@@ -106,16 +123,25 @@ def _trusted_owners(root: str) -> frozenset[int]:
     return frozenset(owners)
 
 
+_NOT_REGULAR = "not a regular file ({}); only regular files are read: remove or rename it"
+
+
+def _writers(mode: int) -> str:
+    both = mode & 0o022 == 0o022
+    return "group and others" if both else "group" if mode & 0o020 else "others"
+
+
 def _check_trust(what: str, st: os.stat_result, owners: frozenset[int]) -> None:
     if st.st_uid not in owners:
         raise _Unusable(
             "refused",
-            f"{what} is owned by uid {st.st_uid}, not root or you",
+            f"{what} is owned by uid {st.st_uid}, not root or you; "
+            "run chown root on it if it is meant to be policy",
         ) from None
     if st.st_mode & 0o022:
         raise _Unusable(
             "refused",
-            f"{what} is writable by {'group' if st.st_mode & 0o020 else 'others'}"
+            f"{what} is writable by {_writers(st.st_mode)}"
             f" (mode {stat.S_IMODE(st.st_mode):04o}); run chmod go-w on it",
         )
 
@@ -136,13 +162,13 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
                 return None
             if not text.startswith("/"):
                 text = os.path.join(os.path.dirname(inside), text)
-            real = _join(root, chase(root, text))
+            real = _join(root, _chase_link(root, text))
             st = os.lstat(real)
     except OSError as e:
         raise _Unusable("invalid", f"cannot read: {e.strerror}") from None
     kind = _file_kind(st.st_mode)
     if kind:  # refuse before opening: opening a device can have effects
-        raise _Unusable("invalid", f"not a regular file ({kind}); only regular files are read")
+        raise _Unusable("invalid", _NOT_REGULAR.format(kind))
     try:
         fd = os.open(real, _OPEN_FLAGS)
     except OSError as e:
@@ -152,7 +178,7 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
         st = os.fstat(fd)  # what was opened is what is judged
         kind = _file_kind(st.st_mode)
         if kind:
-            raise _Unusable("invalid", f"not a regular file ({kind}); only regular files are read")
+            raise _Unusable("invalid", _NOT_REGULAR.format(kind))
         _check_trust("file" if real == entry else f"link target {real}", st, owners)
         directory = os.path.dirname(real)
         if directory not in dirs:
@@ -166,7 +192,7 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
         if st.st_size == 0:
             return None
         if st.st_size > MAX_SIZE:
-            raise _Unusable("invalid", f"file is larger than {MAX_SIZE // 1024} KiB")
+            raise _Unusable("invalid", TOO_LARGE)
         data = os.read(fd, MAX_SIZE + 1)
         while len(data) <= MAX_SIZE:  # a short read is rare; finish it
             more = os.read(fd, MAX_SIZE + 1 - len(data))
@@ -174,7 +200,7 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
                 break
             data += more
         if len(data) > MAX_SIZE:
-            raise _Unusable("invalid", f"file is larger than {MAX_SIZE // 1024} KiB")
+            raise _Unusable("invalid", TOO_LARGE)
         return data or None
     except OSError as e:
         raise _Unusable("invalid", f"cannot read: {e.strerror}") from None

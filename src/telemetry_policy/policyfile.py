@@ -21,6 +21,10 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 MAX_SIZE = 1024 * 1024
+TOO_LARGE = (
+    f"file is larger than {MAX_SIZE // 1024} KiB; a policy file is a few lines of TOML: "
+    "check what was written there"
+)
 SCHEMA = 1
 APP_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # Patterns only some files need: re compiles (and caches) them on first use.
@@ -271,11 +275,7 @@ def parse_policy(data: bytes, source: str) -> PolicyFile:
     <Mode.ON: 2>
     """
     if len(data) > MAX_SIZE:
-        raise PolicyFileError(
-            source,
-            f"file is larger than {MAX_SIZE // 1024} KiB",
-            hint="a policy file is a few lines of TOML",
-        )
+        raise PolicyFileError(source, TOO_LARGE)
     if data.startswith(b"\xef\xbb\xbf"):
         raise PolicyFileError(
             source,
@@ -299,9 +299,13 @@ def parse_policy(data: bytes, source: str) -> PolicyFile:
         pos = re.search(_TOML_POS, message)
         line = int(pos.group(1)) if pos else None
         reason = re.sub(_TOML_POS, "", message) if pos else message
-        raise PolicyFileError(source, f"not valid TOML: {reason}", line) from None
+        raise PolicyFileError(source, f"not valid TOML: {reason}", line, "fix the syntax") from None
     except RecursionError:
-        raise PolicyFileError(source, "not valid TOML: nested too deeply") from None
+        raise PolicyFileError(
+            source,
+            "not valid TOML: nested too deeply",
+            hint="a policy file nests [app.NAME] at most",
+        ) from None
     return check_document(doc, source, lambda line: Origin("file", source, line), key_lines(text))
 
 

@@ -80,7 +80,9 @@ def _read(path: str) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise UserStoreError(path, f"cannot read: {e.strerror}") from None
+        raise UserStoreError(
+            path, f"cannot read: {e.strerror}", "fix its permissions (chmod u+rw) or remove it"
+        ) from None
     try:
         doc: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
         return doc
@@ -88,19 +90,22 @@ def _read(path: str) -> dict[str, Any] | None:
         raise UserStoreError(
             path,
             f"not valid TOML: {e}",
-            "fix or remove it, or choose again with `telemetry-policy set`",
+            "fix or remove it (it holds only your own choices)",
         ) from None
+
+
+_FIX_TABLE = "fix or remove that part (mode is off, local or on)"
 
 
 def _choice(path: str, name: str, table: object) -> Choice:
     if not isinstance(table, dict) or set(table) - {"mode", "since"}:
-        raise UserStoreError(path, f"[{name}] must hold only mode and since")
+        raise UserStoreError(path, f"[{name}] must hold only mode and since", _FIX_TABLE)
     mode = table.get("mode")
     if not isinstance(mode, str) or mode not in MODES:
-        raise UserStoreError(path, f"[{name}] has unknown mode {mode!r}")
+        raise UserStoreError(path, f"[{name}] has unknown mode {mode!r}", _FIX_TABLE)
     since = _when(table.get("since"))
     if "since" in table and since is None:
-        raise UserStoreError(path, f"[{name}] since must be a date or date-time")
+        raise UserStoreError(path, f"[{name}] since must be a date or date-time", _FIX_TABLE)
     return Choice(MODES[mode], Origin("user", path), since)
 
 
@@ -110,15 +115,17 @@ def load_store(path: str) -> Store:
     if doc is None:
         return Store(path)
     if set(doc) - {"schema", "all", "app"} or doc.get("schema", 1) != 1:
-        raise UserStoreError(path, "unexpected keys; only schema, [all] and [app.NAME] are read")
+        raise UserStoreError(
+            path, "unexpected keys; only schema, [all] and [app.NAME] are read", _FIX_TABLE
+        )
     choice_all = _choice(path, "all", doc["all"]) if "all" in doc else None
     apps = doc.get("app", {})
     if not isinstance(apps, dict):
-        raise UserStoreError(path, "[app] must be a table")
+        raise UserStoreError(path, "[app] must be a table", _FIX_TABLE)
     choices = {}
     for app, table in apps.items():
         if not APP_NAME.fullmatch(app):
-            raise UserStoreError(path, f"invalid app name {app!r}")
+            raise UserStoreError(path, f"invalid app name {app!r}", _FIX_TABLE)
         choices[app] = _choice(path, f"app.{app}", table)
     return Store(path, choice_all, choices)
 
