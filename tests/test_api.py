@@ -88,7 +88,16 @@ def test_corrupt_user_store_counts_as_off(root):
 
 @pytest.mark.parametrize(
     ("value", "mode"),
-    [("1", OFF), ("yes", OFF), ("true", OFF), ("", ON), ("0", ON), ("false", ON), ("FALSE", ON)],
+    [
+        ("1", OFF),
+        ("yes", OFF),
+        ("true", OFF),
+        ("", ON),
+        ("0", ON),
+        ("false", ON),
+        ("FALSE", OFF),
+        (" 0", OFF),
+    ],
 )
 def test_do_not_track(root, value, mode):
     d = root.resolve("demo", app_default="on", environ=root.environ(DO_NOT_TRACK=value))

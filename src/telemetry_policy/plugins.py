@@ -104,7 +104,7 @@ def env_mode(context: Context) -> Choice | None:
         return None
     origin = Origin("env", ENV_MODE)
     try:
-        return Choice(Mode.parse(value.strip().lower()), origin)
+        return Choice(Mode.parse(value), origin)  # exactly: "ON " is not a mode
     except ValueError:
         why = f"{ENV_MODE}={value[:40]!r} is not off, local or on; read as off"
         return Choice(Mode.OFF, origin, None, why)
@@ -124,9 +124,12 @@ def user_store_all(context: Context) -> Choice | None:
 
 @hookimpl(specname="telemetry_policy_caps")
 def do_not_track(context: Context) -> Choice | None:
-    """The ``DO_NOT_TRACK`` convention: anything set but empty, ``0`` or ``false`` means off."""
+    """The ``DO_NOT_TRACK`` convention: anything set but empty, ``0`` or ``false`` means off.
+
+    Exactly those three: a value read loosely (`` FALSE``) could only raise the mode.
+    """
     value = context.environ.get(ENV_DNT)
-    if value is None or value.strip().lower() in ("", "0", "false"):
+    if value is None or value in ("", "0", "false"):
         return None
     return Choice(Mode.OFF, Origin("env", ENV_DNT))
 
