@@ -144,6 +144,7 @@ CASES = [
     Case("invalid-app-name-in-file", admin("50-bad.toml", '[app.Bad]\nceiling = "off"\n'), D + r"50-bad\.toml:1: invalid app name 'Bad'; .+"),
     Case("table-twice", admin("50-bad.toml", "[policy]\n[policy]\n"), D + r"50-bad\.toml:2: not valid TOML: .+; fix the syntax"),
     Case("when-wrong-type", admin("50-bad.toml", "[when]\ndistro = 3\n"), D + r"50-bad\.toml:2: \[when\] distro must be a list of strings, not a number; .+"),
+    Case("huge-value", admin("50-bad.toml", '[policy]\npreset = "' + "x" * 500_000 + '"\n'), D + r"50-bad\.toml:2: unknown preset 'x{56}\.\.\.; use one of: .+"),
     Case("schema-2", admin("50-bad.toml", "schema = 2\n"), D + r"50-bad\.toml:1: unsupported schema 2; this version of telemetry-policy reads schema = 1"),
     Case("non-utf8", admin("50-bad.toml", b'[policy]\npreset = "opt-\xff"\n'), D + r"50-bad\.toml:2: file is not UTF-8 text; save it as UTF-8"),
     Case("bom", admin("50-bad.toml", b"\xef\xbb\xbf" + OPT_OUT.encode()), D + r"50-bad\.toml:1: file starts with a byte-order mark; save it as UTF-8 without BOM"),

@@ -151,7 +151,7 @@ class _Checker:
                 else ("allowed: " + ", ".join(allowed) + ", or x-* for extensions")
             )
             where = f" in {_name(path)}" if path else ""
-            raise self.fail((*path, key), f"unknown key {key!r}{where}", hint)
+            raise self.fail((*path, key), f"unknown key {show_value(key)}{where}", hint)
 
     def names(self, value: object, path: KeyPath, pattern: str) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -162,7 +162,7 @@ class _Checker:
             )
         for item in value:
             if not re.fullmatch(pattern, item):
-                raise self.fail(path, f"{_name(path)} has an invalid name {item!r}")
+                raise self.fail(path, f"{_name(path)} has an invalid name {show_value(item)}")
         return tuple(value)
 
     def settings(self, value: object, path: KeyPath) -> tuple[Setting, ...]:
@@ -174,7 +174,7 @@ class _Checker:
             if not isinstance(preset, str) or preset not in PRESETS:
                 raise self.fail(
                     (*path, "preset"),
-                    f"unknown preset {preset!r}",
+                    f"unknown preset {show_value(preset)}",
                     "use one of: " + ", ".join(PRESETS),
                 )
             origin = self.origin(self.line((*path, "preset")))
@@ -193,7 +193,8 @@ class _Checker:
             if type(days) is not int or not 0 <= days <= 365:
                 raise self.fail(
                     (*path, "upload_delay_days"),
-                    f"upload_delay_days must be a whole number from 0 to 365, not {days!r}",
+                    "upload_delay_days must be a whole number from 0 to 365, "
+                    f"not {show_value(days)}",
                 )
             found["upload_delay_days"] = Setting(
                 "upload_delay_days",
@@ -206,7 +207,7 @@ class _Checker:
         if isinstance(value, str) and value in MODES:
             return MODES[value]
         raise self.fail(
-            path, f"unknown mode {value!r} for {path[-1]}", "use one of: off, local, on"
+            path, f"unknown mode {show_value(value)} for {path[-1]}", "use one of: off, local, on"
         )
 
     def condition(self, value: object, path: KeyPath) -> Condition:
@@ -227,7 +228,7 @@ class _Checker:
         ):
             raise self.fail(
                 (*path, "distro_version"),
-                f"invalid distro_version {version!r}",
+                f"invalid distro_version {show_value(version)}",
                 'write an operator and a dotted number, e.g. ">=12" or "==24.04"',
             )
         return Condition(distros, version, self.line(path))
@@ -247,7 +248,7 @@ def check_document(
     if "schema" in doc and (type(doc["schema"]) is not int or doc["schema"] != SCHEMA):
         raise c.fail(
             ("schema",),
-            f"unsupported schema {doc['schema']!r}",
+            f"unsupported schema {show_value(doc['schema'])}",
             f"this version of telemetry-policy reads schema = {SCHEMA}",
         )
     policy = c.settings(doc["policy"], ("policy",)) if "policy" in doc else ()
@@ -256,7 +257,7 @@ def check_document(
         if not APP_NAME.fullmatch(name):
             raise c.fail(
                 ("app", name),
-                f"invalid app name {name!r}",
+                f"invalid app name {show_value(name)}",
                 "app names are 1-64 of a-z 0-9 . _ - starting with a letter or digit",
             )
         apps.append((name, c.settings(table, ("app", name))))
@@ -316,6 +317,23 @@ def _name(path: KeyPath) -> str:
         return f"[{path[0]}]" if path[0] in _TOP_KEYS else repr(path[0])
     head = ".".join(path[:-1])
     return f"[{head}] {path[-1]}" if path[0] != "app" or len(path) > 2 else f"[{'.'.join(path)}]"
+
+
+def show_value(value: object, limit: int = 60) -> str:
+    """A value as TOML writes it (strings quoted as Python does), cut to ``limit``."""
+    import datetime as dt
+
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (dt.date, dt.time)):
+        text = value.isoformat()
+    elif isinstance(value, list):
+        text = "[" + ", ".join(show_value(v, limit) for v in value) + "]"
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{k} = {show_value(v, limit)}" for k, v in value.items()) + "}"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _kind(value: object) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from .errors import UserStoreError
 from .model import Choice, Origin, Record
 from .modes import MODES, Mode
-from .policyfile import APP_NAME
+from .policyfile import APP_NAME, show_value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -102,7 +102,7 @@ def _choice(path: str, name: str, table: object) -> Choice:
         raise UserStoreError(path, f"[{name}] must hold only mode and since", _FIX_TABLE)
     mode = table.get("mode")
     if not isinstance(mode, str) or mode not in MODES:
-        raise UserStoreError(path, f"[{name}] has unknown mode {mode!r}", _FIX_TABLE)
+        raise UserStoreError(path, f"[{name}] has unknown mode {show_value(mode)}", _FIX_TABLE)
     since = _when(table.get("since"))
     if "since" in table and since is None:
         raise UserStoreError(path, f"[{name}] since must be a date or date-time", _FIX_TABLE)
@@ -125,7 +125,7 @@ def load_store(path: str) -> Store:
     choices = {}
     for app, table in apps.items():
         if not APP_NAME.fullmatch(app):
-            raise UserStoreError(path, f"invalid app name {app!r}", _FIX_TABLE)
+            raise UserStoreError(path, f"invalid app name {show_value(app)}", _FIX_TABLE)
         choices[app] = _choice(path, f"app.{app}", table)
     return Store(path, choice_all, choices)
 
