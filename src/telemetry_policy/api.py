@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from .decision import Decision, decide
 from .errors import PolicyError, RefusedError, UsageError
 from .hookspecs import Context
-from .model import Layer
+from .model import Choice, Layer
 from .modes import Mode
 from .plugins import Hooks, PluginState, default_manager
 from .policyfile import APP_NAME
@@ -63,9 +63,12 @@ def evaluate(
     now: datetime | None = None,
     record: bool = False,
     platform: bool = False,
+    user: bool = True,
 ) -> Decision:
     """Resolve without the ``resolve()`` conveniences; the CLI uses this with
-    ``record=False`` (never writes) and ``platform=True`` (audit shows it)."""
+    ``record=False`` (never writes) and ``platform=True`` (audit shows it).
+    ``user=False`` leaves out every user choice and cap: the system's own
+    answer, which ``export`` projects onto other tools."""
     check_app(app)
     default = _mode(app_default, "app_default")
     environ = os.environ if environ is None else environ
@@ -87,11 +90,15 @@ def evaluate(
         more_layers, more = hooks.layers(context, external=True)
         layers += more_layers
         errors += more
-    choice, more = hooks.user_choice(app, context)
-    caps, even_more = hooks.caps(app, context)
-    errors += more + even_more
+    choice: Choice | None = None
+    caps: list[Choice] = []
+    first_on = None
     state = state_path(environ)
-    first_on = load_first_on(state, app)
+    if user:
+        choice, more = hooks.user_choice(app, context)
+        caps, even_more = hooks.caps(app, context)
+        errors += more + even_more
+        first_on = load_first_on(state, app)
 
     def run(errors: list[str]) -> Decision:
         return decide(

@@ -153,7 +153,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("words", metavar="APP", nargs="*", help="the app")
 
     sub.add_parser("paths", help="list where policy and your choices are read from")
+
+    p = sub.add_parser(
+        "export",
+        help="write what the policy forbids into other tools' own switches",
+        description="Project the system's policy (no user's choices) onto other programs' "
+        "own telemetry switches. Only what the policy forbids is written (and, where a "
+        "program has a level its user may still change, the default); nothing ever turns "
+        "telemetry on. env: KEY=VALUE lines for environment.d or /etc/environment; sh: a "
+        "/etc/profile.d snippet; firefox: merged into policies.json; chromium: --output is "
+        "a policies directory, written to managed/ or recommended/telemetry-policy.json; "
+        "vscode: merged into /etc/vscode/policy.json; json: the resolved table. Files are "
+        "written atomically with mode 0644, only when they change.",
+    )
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to write")
+    p.add_argument(
+        "--output",
+        metavar="PATH",
+        help="write to PATH (chromium: the policies directory) instead of standard output",
+    )
+    p.add_argument(
+        "--check", action="store_true", help="with --output: report drift (exit 1), write nothing"
+    )
+
+    p = sub.add_parser(
+        "sync",
+        help="lower a tool's own user setting to the ceiling (go)",
+        usage="telemetry-policy sync --user go [--check]",
+        description="Lower the user's Go telemetry mode file (as `go telemetry` writes it) "
+        "to the ceiling for go when it is above it; leave it alone otherwise. Meant for a "
+        "login hook. No mode file is Go's default, local.",
+    )
+    p.add_argument("--user", action="store_true", help="the user's own setting (required)")
+    p.add_argument("tool", metavar="TOOL", choices=("go",), help="the tool: go")
+    p.add_argument("--check", action="store_true", help="report drift (exit 1), write nothing")
     return parser
+
+
+EXPORT_FORMATS = ("env", "sh", "firefox", "chromium", "vscode", "json")
 
 
 def _dump(data: Any) -> None:
@@ -198,6 +235,8 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(d.mode)
         return 0
+    if args.command in ("export", "sync"):
+        return _project(args, root, environ, datetime.now(timezone.utc))
     if args.command == "audit":
         from .api import check_app
         from .audit import as_json, as_text, run_audit
@@ -219,6 +258,43 @@ def _run(args: argparse.Namespace) -> int:
     what = app or "all apps"
     print(f"{what}: {'chose ' + mode if mode else 'choice removed'}; mode now {d.mode}")
     return 0
+
+
+def _project(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int:
+    """``export`` and ``sync``: the system's answer, written into other tools' switches."""
+    from .api import evaluate
+
+    def report(errors: Sequence[str]) -> None:
+        for error in errors:
+            print(f"telemetry-policy: {error}", file=sys.stderr)
+
+    if args.command == "sync":
+        from .export import sync_go
+
+        if not args.user:
+            raise UsageError("sync works on your own settings: sync --user go")
+        d = evaluate("go", root=root, environ=environ, now=now, user=False)
+        report(d.errors)
+        line, change = sync_go(d.ceiling, environ, now, args.check)
+        print(line)
+        return 1 if d.errors or (change and change.drift) else 0
+
+    from .entrypoints import code_trust
+    from .export import collect_targets, export, plans
+    from .plugins import Hooks, default_manager
+
+    if args.check and not args.output:
+        raise UsageError("--check compares with a file: give --output")
+    first = evaluate(None, root=root, environ=environ, now=now, user=False)  # loads plugins
+    targets, errors = collect_targets(Hooks(default_manager()), code_trust)
+    found, more = plans(root, now, targets, evaluate)
+    errors = list(dict.fromkeys([*first.errors, *errors, *more]))
+    text, changes = export(args.format, found, args.output, args.check)
+    sys.stdout.write(text)
+    for change in changes:
+        print(f"{change.action}: {change.path}")
+    report(errors)
+    return 1 if errors or any(c.drift for c in changes) else 0
 
 
 def _validate(files: Sequence[str], as_json: bool) -> int:
