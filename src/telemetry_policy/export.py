@@ -25,7 +25,6 @@ from .model import Record
 from .modes import Mode
 
 FORMATS = ("env", "sh", "firefox", "chromium", "vscode", "json")
-KINDS = ("env", "firefox", "chromium", "vscode")
 FILE_NAME = "telemetry-policy.json"  # our own file in Chromium's policy directories
 MAX_JSON = 1024 * 1024
 
@@ -243,22 +242,15 @@ _HEADER = (
 )
 
 
-def render_env(plans: Iterable[Plan]) -> str:
-    """KEY=VALUE lines, for environment.d(5) or /etc/environment."""
+def render_env(plans: Iterable[Plan], fmt: str = "env") -> str:
+    """KEY=VALUE lines for environment.d(5) or /etc/environment, or (``fmt="sh"``)
+    ``export KEY=VALUE`` lines for /etc/profile.d."""
+    prefix = "export " if fmt == "sh" else ""
     body = "".join(
-        f"# {p.target.tool}: ceiling {p.ceiling}\n{var}={value}\n"
+        f"# {p.target.tool}: ceiling {p.ceiling}\n{prefix}{var}={value}\n"
         for var, value, p in env_lines(plans)
     )
-    return _HEADER.format(fmt="env") + body
-
-
-def render_sh(plans: Iterable[Plan]) -> str:
-    """A POSIX shell snippet for /etc/profile.d."""
-    body = "".join(
-        f"# {p.target.tool}: ceiling {p.ceiling}\nexport {var}={value}\n"
-        for var, value, p in env_lines(plans)
-    )
-    return _HEADER.format(fmt="sh") + body
+    return _HEADER.format(fmt=fmt) + body
 
 
 def _dump(data: Mapping[str, Any]) -> str:
@@ -406,7 +398,7 @@ def export(
     if fmt == "json":
         text = _dump({"schema": 1, "targets": [p.as_dict() for p in chosen]})
     elif fmt in ("env", "sh"):
-        text = render_env(chosen) if fmt == "env" else render_sh(chosen)
+        text = render_env(chosen, fmt)
     elif fmt == "chromium":
         return _export_chromium(chosen, output, check)
     else:  # firefox, vscode: one file shared with the admin, only ever tightened
