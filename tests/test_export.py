@@ -335,3 +335,22 @@ def test_sync_with_the_real_go_toolchain(root, go_sets, ceiling, go_says):
     subprocess.run([*cmd, "sync", "--user", "go"], env=env, check=True, capture_output=True)
     said = subprocess.run([GO, "telemetry"], env=env, check=True, capture_output=True, text=True)
     assert said.stdout.strip() == go_says
+
+
+def test_built_in_targets_come_through_the_hook_and_cannot_be_shadowed():
+    from telemetry_policy import hookimpl
+    from telemetry_policy.export import BUILTIN_PLUGIN, Target, collect_targets
+    from telemetry_policy.plugins import Hooks, make_manager
+
+    class Shadow:
+        @hookimpl
+        def telemetry_policy_export_targets(self):
+            return [Target("evil", "env", None, "x", "DOTNET_CLI_TELEMETRY_OPTOUT", "0")]
+
+    pm = make_manager()
+    pm.register(Shadow(), name="shadow")
+    targets, errors = collect_targets(Hooks(pm), lambda plugin: "")
+    assert pm.get_plugin(BUILTIN_PLUGIN) is not None  # an ordinary plugin on the hook
+    assert list(BUILTIN_TARGETS) in pm.hook.telemetry_policy_export_targets()
+    assert targets == list(BUILTIN_TARGETS)
+    assert len(errors) == 1 and "not a new, valid environment Target" in errors[0]

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import PolicyError
+from .hookspecs import hookimpl
 from .model import Record
 from .modes import Mode
 
@@ -146,6 +147,15 @@ BUILTIN_TARGETS: tuple[Target, ...] = (
         source="https://code.visualstudio.com/docs/setup/enterprise",
     ),
 )
+
+
+BUILTIN_PLUGIN = "export-targets"
+
+
+@hookimpl(specname="telemetry_policy_export_targets")
+def builtin_targets() -> list[Target]:
+    """The built-in ``export-targets`` plugin: the targets named above."""
+    return list(BUILTIN_TARGETS)
 
 
 class ExportError(PolicyError):
@@ -425,7 +435,8 @@ _VALUE = r"[A-Za-z0-9._-]{1,64}"  # safe unquoted in sh and environment.d
 def collect_targets(
     hooks: Any, code_trust: Callable[[object], str]
 ) -> tuple[list[Target], list[str]]:
-    """The built-in targets and those of installed plugins.
+    """Every plugin's targets: the built-in ``export-targets`` plugin's, then
+    those of installed plugins.
 
     A plugin may add environment targets only, and only when its code is
     installed like a system package's (root-owned): an export is written as
@@ -434,16 +445,24 @@ def collect_targets(
     import re
 
     from .errors import PluginError
+    from .plugins import Builtin
     from .policyfile import APP_NAME, PLUGIN_NAME
 
-    targets = list(BUILTIN_TARGETS)
-    names = {t.name for t in targets}
-    variables = {t.variable for t in targets if t.variable}
+    if hooks.pm.get_plugin(BUILTIN_PLUGIN) is None:
+        hooks.pm.register(Builtin(builtin_targets), name=BUILTIN_PLUGIN)
+    hook = "telemetry_policy_export_targets"
+    targets: list[Target] = []
+    names: set[str] = set()
+    variables: set[str] = set()
     errors: list[str] = []
-    for plugin, result in hooks._call("telemetry_policy_export_targets"):
-        hook = "telemetry_policy_export_targets"
+    for plugin, result in sorted(hooks._call(hook), key=lambda r: r[0] != BUILTIN_PLUGIN):
         if isinstance(result, PluginError):
             errors.append(str(result))
+            continue
+        if plugin == BUILTIN_PLUGIN:
+            targets.extend(result)
+            names.update(t.name for t in result)
+            variables.update(t.variable for t in result if t.variable)
             continue
         why = code_trust(hooks.pm.get_plugin(plugin))
         if why:

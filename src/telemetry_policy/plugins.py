@@ -134,7 +134,7 @@ def do_not_track(context: Context) -> Choice | None:
     return Choice(Mode.OFF, Origin("env", ENV_DNT))
 
 
-class _Builtin:
+class Builtin:
     """A built-in plugin: one hook function, registered like any plugin."""
 
     def __init__(self, hook: Callable[..., object]) -> None:
@@ -162,7 +162,7 @@ def make_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     for name, hook in BUILTINS:
-        pm.register(_Builtin(hook), name=name)
+        pm.register(Builtin(hook), name=name)
     return pm
 
 
