@@ -43,7 +43,10 @@ for k in range(OPERATIONS):
 
 READER = """
 import json, os, sys, time
-import tomllib
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
 path, start, stop = sys.argv[1:4]
 reads = invalid = missing = 0
 while not os.path.exists(start):
