@@ -287,7 +287,7 @@ def _project(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int
         raise UsageError("--check compares with a file: give --output")
     first = evaluate(None, root=root, environ=environ, now=now, user=False)  # loads plugins
     targets, errors = collect_targets(Hooks(default_manager()), code_trust)
-    found, more = plans(root, now, targets, evaluate)
+    found, more = plans(root, environ, now, targets)
     errors = list(dict.fromkeys([*first.errors, *errors, *more]))
     text, changes = export(args.format, found, args.output, args.check)
     sys.stdout.write(text)

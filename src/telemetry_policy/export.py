@@ -384,16 +384,15 @@ def remove_file(path: str, check: bool) -> Change | None:
 
 
 def plans(
-    root: str,
-    now: datetime,
-    targets: Iterable[Target],
-    evaluate: Callable[..., Any],
+    root: str, environ: Mapping[str, str], now: datetime, targets: Iterable[Target]
 ) -> tuple[list[Plan], list[str]]:
     """The system's decision for each target's app (no user choices)."""
+    from .api import evaluate
+
     out: list[Plan] = []
     errors: list[str] = []
     for target in targets:
-        d = evaluate(target.app, root=root, environ={}, now=now, user=False)
+        d = evaluate(target.app, root=root, environ=environ, now=now, user=False)
         errors.extend(e for e in d.errors if e not in errors)
         out.append(Plan(target, d.default, d.ceiling))
     return out, errors
