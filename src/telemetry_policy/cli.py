@@ -31,6 +31,15 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
                 "$XDG_STATE_HOME/telemetry-policy/state.toml",
                 "when the mode became on, for the upload delay",
             ),
+            (
+                "/var/lib/telemetry-policy/manifest.json",
+                "what apply wrote, so that it can take it back",
+            ),
+            (
+                "/var/lib/telemetry-policy/session/",
+                "what apply precomputed for logins of users without a choice",
+            ),
+            ("/etc/profile.d/telemetry-policy.sh", "login shells: run the session hook"),
         ),
     ),
     (
@@ -38,7 +47,11 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("TELEMETRY_POLICY_ROOT", "root prefix, as --root"),
             ("TELEMETRY_POLICY_MODE", "your choice for every app: off, local or on"),
-            ("DO_NOT_TRACK", "set (not empty, 0 or false): mode off"),
+            (
+                "DO_NOT_TRACK",
+                "set (not empty, 0 or false): nothing leaves the machine, so the mode "
+                "is at most local",
+            ),
             (
                 "TELEMETRY_POLICY_DISABLE_PLUGINS",
                 "plugins not to load (name,...): telemetry is then off, "
@@ -155,16 +168,57 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("paths", help="list where policy and your choices are read from")
 
     p = sub.add_parser(
+        "apply",
+        help="write the policy into every program's own switch (root)",
+        description="Write the system's decision into every program's own telemetry "
+        "switch, as update-crypto-policies does for crypto: Firefox's and Chromium's "
+        "policies, VS Code's policy file, the environment of system services and of "
+        "logins, system programs' drop-ins. A ceiling below on becomes a mandatory "
+        "setting; a default below on a recommended one where the program has a level "
+        "its user may change. What apply writes is recorded in "
+        "/var/lib/telemetry-policy/manifest.json; when the policy relaxes, only that is "
+        "taken back, and an admin's own settings are never changed. Run it after "
+        "editing /etc/telemetry-policy/ (the packages run it on install, on debconf "
+        "changes and when any package ships a vendor drop-in).",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="regenerate in memory and list each path that differs (exit 1); write nothing",
+    )
+    p.add_argument(
+        "--undo",
+        action="store_true",
+        help="take back everything apply wrote (the packages' removal runs this)",
+    )
+    p.add_argument("--json", action="store_true", help="print what was done as JSON")
+
+    p = sub.add_parser(
+        "session",
+        help="print your login's telemetry switches; lower Go's mode file",
+        description="Print the environment variables of your decision for each program "
+        "(the policy's default and ceiling plus your own choices; never the environment "
+        "this session inherited), and lower your Go telemetry mode file to your decision "
+        "for go (never raise it). The login hooks run this for users who made choices "
+        "of their own; for the others they read what apply precomputed.",
+    )
+    p.add_argument(
+        "--format", choices=("sh", "env"), default="sh", help="sh: export lines (default); "
+        "env: KEY=VALUE lines (environment generators)",
+    )  # fmt: skip
+    p.add_argument("--no-go", action="store_true", help="leave Go's mode file alone")
+    p.add_argument("--check", action="store_true", help="report what Go would get (exit 1)")
+
+    p = sub.add_parser(
         "export",
-        help="write what the policy forbids into other tools' own switches",
-        description="Project the system's policy (no user's choices) onto other programs' "
-        "own telemetry switches. Only what the policy forbids is written (and, where a "
-        "program has a level its user may still change, the default); nothing ever turns "
-        "telemetry on. env: KEY=VALUE lines for environment.d or /etc/environment; sh: a "
-        "/etc/profile.d snippet; firefox: merged into policies.json; chromium: --output is "
-        "a policies directory, written to managed/ or recommended/telemetry-policy.json; "
-        "vscode: merged into /etc/vscode/policy.json; json: the resolved table. Files are "
-        "written atomically with mode 0644, only when they change.",
+        help="print one back-end of the policy (or write it to PATH)",
+        description="Print what apply writes for one kind of switch, from the system's "
+        "decision (no user's choices): env: KEY=VALUE lines (system services, logins "
+        "without a choice); sh: the same as export lines; firefox: the policies.json keys; "
+        "chromium: the policy object (--output is a policies directory: managed/ or "
+        "recommended/telemetry-policy.json); vscode: the policy.json keys; json: every "
+        "program with its decision and what it is told. --output writes a place apply "
+        "does not know; such a file is only ever tightened and is not taken back by apply.",
     )
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to write")
     p.add_argument(
@@ -178,13 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "sync",
-        help="lower a tool's own user setting to the ceiling (go)",
+        help="lower your Go telemetry mode file to your decision for go",
         usage="telemetry-policy sync --user go [--check]",
-        description="Lower the user's Go telemetry mode file (as `go telemetry` writes it) "
-        "to the ceiling for go when it is above it; leave it alone otherwise. Meant for a "
-        "login hook. No mode file is Go's default, local.",
+        description="Lower your Go telemetry mode file (as `go telemetry` writes it) to "
+        "your decision for go when it is above it; never raise it. No mode file is Go's "
+        "default, local. The login hooks do this by themselves (see session).",
     )
-    p.add_argument("--user", action="store_true", help="the user's own setting (required)")
+    p.add_argument("--user", action="store_true", help="your own setting (required)")
     p.add_argument("tool", metavar="TOOL", choices=("go",), help="the tool: go")
     p.add_argument("--check", action="store_true", help="report drift (exit 1), write nothing")
     return parser
@@ -235,8 +289,13 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(d.mode)
         return 0
-    if args.command in ("export", "sync"):
-        return _project(args, root, environ, datetime.now(timezone.utc))
+    now = datetime.now(timezone.utc)
+    if args.command == "apply":
+        return _apply(args, root, environ, now)
+    if args.command in ("session", "sync"):
+        return _session(args, root, environ, now)
+    if args.command == "export":
+        return _export(args, root, environ, now)
     if args.command == "audit":
         from .api import check_app
         from .audit import as_json, as_text, run_audit
@@ -260,40 +319,78 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _project(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int:
-    """``export`` and ``sync``: the system's answer, written into other tools' switches."""
-    from .api import evaluate
+def _report(errors: Sequence[str]) -> None:
+    for error in errors:
+        print(f"telemetry-policy: {error}", file=sys.stderr)
 
-    def report(errors: Sequence[str]) -> None:
-        for error in errors:
-            print(f"telemetry-policy: {error}", file=sys.stderr)
 
-    if args.command == "sync":
-        from .export import sync_go
+def _apply(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int:
+    from .apply import apply, summary
 
-        if not args.user:
-            raise UsageError("sync works on your own settings: sync --user go")
-        d = evaluate("go", root=root, environ=environ, now=now, user=False)
-        report(d.errors)
-        line, change = sync_go(d.ceiling, environ, now, args.check)
-        print(line)
-        return 1 if d.errors or (change and change.drift) else 0
+    if args.check and args.undo:
+        raise UsageError("apply: --check and --undo do not go together; choose one")
+    if root == "/" and os.geteuid() != 0 and not args.check:
+        raise UsageError(
+            "apply writes system files: run it as root (sudo telemetry-policy apply), "
+            "or give --root DIR to write into an image"
+        )
+    outcome = apply(root, environ, now, check=args.check, undo=args.undo)
+    if args.json:
+        _dump(
+            {
+                "schema": 1,
+                "root": root,
+                "check": args.check,
+                "undo": args.undo,
+                "changes": [c.as_dict() for c in outcome.changes],
+                "current": list(outcome.current),
+                "manifest": outcome.manifest,
+                "errors": list(outcome.errors),
+            }
+        )
+    else:
+        for c in outcome.changes:
+            what = ", ".join(c.keys) if c.keys else ""
+            print(f"{c.action}: {c.path}" + (f"  ({what})" if what else ""))
+        for note in outcome.notes:
+            print(note)
+        print(summary(outcome, args.check, args.undo))
+    _report(outcome.errors)
+    drift = args.check and any(c.drift for c in outcome.changes)
+    return 1 if outcome.errors or drift else 0
 
-    from .entrypoints import code_trust
-    from .export import collect_targets, export, plans
-    from .plugins import Hooks, default_manager
+
+def _session(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int:
+    from .session import session
+
+    if args.command == "sync" and not args.user:
+        raise UsageError("sync works on your own settings: sync --user go")
+    fmt = getattr(args, "format", "sh")
+    text, lines, errors, changed = session(
+        root, environ, now, fmt, go=not getattr(args, "no_go", False), check=args.check
+    )
+    if args.command == "session":
+        sys.stdout.write(text)
+        for line in lines:
+            print(f"# {line}")
+    else:
+        print("\n".join(lines))
+    _report(errors)
+    return 1 if errors or (args.check and changed) else 0
+
+
+def _export(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int:
+    from .catalogue import system_plans
+    from .export import export
 
     if args.check and not args.output:
         raise UsageError("--check compares with a file: give --output")
-    first = evaluate(None, root=root, environ=environ, now=now, user=False)  # loads plugins
-    targets, errors = collect_targets(Hooks(default_manager()), code_trust)
-    found, more = plans(root, environ, now, targets)
-    errors = list(dict.fromkeys([*first.errors, *errors, *more]))
+    found, errors = system_plans(root, environ, now)
     text, changes = export(args.format, found, args.output, args.check)
     sys.stdout.write(text)
     for change in changes:
         print(f"{change.action}: {change.path}")
-    report(errors)
+    _report(errors)
     return 1 if errors or any(c.drift for c in changes) else 0
 
 

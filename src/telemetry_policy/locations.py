@@ -14,6 +14,7 @@ import stat
 
 from .model import Record
 from .policyfile import MAX_SIZE, TOO_LARGE
+from .safefs import kind_of
 
 #: The one statement of precedence: (tier, directory), lowest first.
 DIRECTORIES: tuple[tuple[str, str], ...] = (
@@ -166,7 +167,7 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
             st = os.lstat(real)
     except OSError as e:
         raise _Unusable("invalid", f"cannot read: {e.strerror}") from None
-    kind = _file_kind(st.st_mode)
+    kind = kind_of(st.st_mode)
     if kind:  # refuse before opening: opening a device can have effects
         raise _Unusable("invalid", _NOT_REGULAR.format(kind))
     try:
@@ -176,7 +177,7 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
         raise _Unusable("invalid", f"cannot open: {reason}") from None
     try:
         st = os.fstat(fd)  # what was opened is what is judged
-        kind = _file_kind(st.st_mode)
+        kind = kind_of(st.st_mode)
         if kind:
             raise _Unusable("invalid", _NOT_REGULAR.format(kind))
         _check_trust("file" if real == entry else f"link target {real}", st, owners)
@@ -206,22 +207,6 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
         raise _Unusable("invalid", f"cannot read: {e.strerror}") from None
     finally:
         os.close(fd)
-
-
-def _file_kind(mode: int) -> str:
-    """'' for a regular file, else what it is."""
-    if stat.S_ISREG(mode):
-        return ""
-    for test, name in (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    ):
-        if test(mode):
-            return name
-    return "not a regular file"
 
 
 def _directory(root: str, inside: str) -> tuple[str | None, str]:

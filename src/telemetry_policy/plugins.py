@@ -122,16 +122,31 @@ def user_store_all(context: Context) -> Choice | None:
     return _store_choice(None, context)
 
 
+@hookimpl(specname="telemetry_policy_user_choice")
+def go_mode_file(app: str | None, context: Context) -> Choice | None:
+    """Go's own mode file (``go telemetry on|local|off``): the user's choice for ``go``."""
+    if app != "go":
+        return None
+    from .switches.gomode import mode_file, read_choice
+
+    path = mode_file(context.environ)
+    return None if path is None else read_choice(path)
+
+
 @hookimpl(specname="telemetry_policy_caps")
 def do_not_track(context: Context) -> Choice | None:
-    """The ``DO_NOT_TRACK`` convention: anything set but empty, ``0`` or ``false`` means off.
+    """The ``DO_NOT_TRACK`` convention: set to anything but empty, ``0`` or
+    ``false``, nothing leaves the machine, so the mode is at most ``local``.
 
     Exactly those three: a value read loosely (`` FALSE``) could only raise the mode.
+    Capping at ``local``, not ``off``, lets a local-only system export
+    ``DO_NOT_TRACK=1`` for the programs that know only that switch without
+    turning this library's own clients from ``local`` to ``off``.
     """
     value = context.environ.get(ENV_DNT)
     if value is None or value in ("", "0", "false"):
         return None
-    return Choice(Mode.OFF, Origin("env", ENV_DNT))
+    return Choice(Mode.LOCAL, Origin("env", ENV_DNT))
 
 
 class Builtin:
@@ -153,6 +168,7 @@ BUILTINS: tuple[tuple[str, Callable[..., object]], ...] = (
     ("user-store", user_store_app),
     ("env", env_mode),
     ("user-store-all", user_store_all),
+    ("go-mode-file", go_mode_file),
     ("do-not-track", do_not_track),
 )
 

@@ -1,0 +1,232 @@
+"""The programs whose own telemetry switches the policy is written into.
+
+Each program is a row of data in ``catalogue.toml`` (next to this module): its
+switch, what the program's own code reads as off, which level it has
+(mandatory, a default its user may change, or only an opt-out), how to tell
+it is installed and the source that shows it. Adding a program is a row, and a
+test that runs the real program. Installed plugins may add environment rows
+through the ``telemetry_policy_export_targets`` hook.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from .hookspecs import hookimpl
+from .model import Record
+from .modes import Mode
+
+KINDS = ("env", "firefox", "chromium", "vscode", "conf", "flag", "go")
+LOCAL_UPLOADS = (
+    "the tool has no local-only level: its telemetry is uploading, so local (keep data "
+    "on this machine) means opted out"
+)
+
+
+class Target(Record):
+    """One program's telemetry switch: a row of the catalogue."""
+
+    name: str  # unique; shown in output
+    kind: str  # one of KINDS: which writer expresses the policy
+    app: str | None  # the app name in policy (None: the global decision)
+    tool: str = ""  # the program, for people
+    variable: str = ""  # env: the variable to set
+    off: str = ""  # env: the value written for off; conf: the assignment line
+    local: str = LOCAL_UPLOADS  # what our "local" becomes for this tool, and why
+    source: str = ""  # where the program's own code or docs show the switch
+    path: str = ""  # firefox, vscode, conf, flag, go: the file; chromium: the policies dir
+    reads: str = ""  # what the program's code reads as off (and on)
+    level: str = "user"  # user, mandatory, default or both: which decision reaches it
+    installed: tuple[str, ...] = ()  # commands on PATH, python:MODULE or /paths that show it
+    proof: str = ""  # the test that runs the real program, if any
+
+
+def _load_builtin() -> tuple[Target, ...]:
+    import sys
+    from importlib.resources import files
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    doc = tomllib.loads(files(__package__).joinpath("catalogue.toml").read_text("utf-8"))
+    fields = set(Target.__fields__)
+    rows = []
+    for row in doc["program"]:
+        unknown = set(row) - fields
+        if unknown:  # a typo in the shipped data is a bug: fail loudly in tests
+            raise ValueError(f"catalogue row {row.get('name')!r}: unknown {sorted(unknown)}")
+        row["app"] = row.get("app", row["name"]) or None  # "": the global decision
+        if "installed" in row:
+            row["installed"] = tuple(row["installed"])
+        rows.append(Target(**row))
+    return tuple(rows)
+
+
+_builtin: tuple[Target, ...] | None = None
+
+
+def builtin() -> tuple[Target, ...]:
+    """The shipped catalogue, read once per process."""
+    global _builtin
+    if _builtin is None:
+        _builtin = _load_builtin()
+    return _builtin
+
+
+BUILTIN_PLUGIN = "export-targets"
+
+
+@hookimpl(specname="telemetry_policy_export_targets")
+def builtin_targets() -> list[Target]:
+    """The built-in ``export-targets`` plugin: the shipped catalogue."""
+    return list(builtin())
+
+
+_VARIABLE = r"[A-Za-z_][A-Za-z0-9_]{0,63}"
+_VALUE = r"[A-Za-z0-9._-]{1,64}"  # safe unquoted in sh, environment.d and systemd
+# Variables no plugin may set: they change what programs run or load.
+_RESERVED_WORDS = """PATH LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT BASH_ENV ENV HOME SHELL IFS PS4
+PYTHONPATH PYTHONSTARTUP PYTHONHOME PERL5LIB PERL5OPT RUBYOPT NODE_OPTIONS GCONV_PATH
+TELEMETRY_POLICY_MODE TELEMETRY_POLICY_ROOT"""
+RESERVED = frozenset(_RESERVED_WORDS.split())
+
+
+def valid_plugin_target(t: object, names: set[str], variables: set[str]) -> bool:
+    """Whether a plugin's target is a new environment row, safe to write as root."""
+    from .policyfile import APP_NAME, PLUGIN_NAME
+
+    return (
+        isinstance(t, Target)
+        and all(isinstance(getattr(t, f), str) for f in ("name", "kind", "variable", "off"))
+        and all(isinstance(getattr(t, f), str) for f in ("tool", "local", "source"))
+        and t.kind == "env"
+        and re.fullmatch(PLUGIN_NAME, t.name) is not None
+        and t.name not in names
+        and (t.app is None or (isinstance(t.app, str) and APP_NAME.fullmatch(t.app) is not None))
+        and re.fullmatch(_VARIABLE, t.variable) is not None
+        and t.variable.upper() not in RESERVED
+        and t.variable not in variables
+        and re.fullmatch(_VALUE, t.off) is not None
+        and all(s.isprintable() for s in (t.tool, t.local, t.source))
+    )
+
+
+def collect_targets(
+    hooks: Any, code_trust: Callable[[object], str]
+) -> tuple[list[Target], list[str]]:
+    """Every plugin's targets: the built-in ``export-targets`` plugin's, then
+    those of installed plugins.
+
+    A plugin may add environment targets only, and only when its code is
+    installed like a system package's (root-owned): they are written as root
+    into /etc, and a variable's "off" value is the plugin's word.
+    """
+    from .errors import PluginError
+    from .plugins import Builtin
+
+    if hooks.pm.get_plugin(BUILTIN_PLUGIN) is None:
+        hooks.pm.register(Builtin(builtin_targets), name=BUILTIN_PLUGIN)
+    hook = "telemetry_policy_export_targets"
+    targets: list[Target] = []
+    names: set[str] = set()
+    variables: set[str] = set()
+    errors: list[str] = []
+    for plugin, result in sorted(hooks._call(hook), key=lambda r: r[0] != BUILTIN_PLUGIN):
+        if isinstance(result, PluginError):
+            errors.append(str(result))
+            continue
+        if plugin == BUILTIN_PLUGIN:
+            targets.extend(result)
+            names.update(t.name for t in result)
+            variables.update(t.variable for t in result if t.variable)
+            continue
+        why = code_trust(hooks.pm.get_plugin(plugin))
+        if why:
+            errors.append(str(PluginError(plugin, hook, f"targets not used: {why}")))
+            continue
+        for t in result if isinstance(result, (list, tuple)) else [result]:
+            if not valid_plugin_target(t, names, variables):
+                # never repr() a plugin's object: its __repr__ is the plugin's code too
+                name = getattr(t, "name", None) if isinstance(t, Target) else None
+                shown = f"target {name[:40]!r}" if isinstance(name, str) else "a target"
+                why = f"returned {shown}, not a new, valid environment Target"
+                errors.append(str(PluginError(plugin, hook, why)))
+                continue
+            targets.append(t)
+            names.add(t.name)
+            variables.add(t.variable)
+    return targets, errors
+
+
+class Plan(Record):
+    """What the system allows one target: its app's default and ceiling."""
+
+    target: Target
+    default: Mode
+    ceiling: Mode
+
+    @property
+    def mandatory(self) -> bool:
+        """The ceiling is below on: the program must not upload, whatever its user says."""
+        return self.ceiling < Mode.ON
+
+    @property
+    def recommended(self) -> bool:
+        """Only the default is below on: off unless its user chooses otherwise."""
+        return not self.mandatory and self.default < Mode.ON
+
+
+def plans(
+    root: str,
+    environ: Mapping[str, str],
+    now: datetime,
+    targets: Iterable[Target],
+    apps: Iterable[str] = (),
+) -> tuple[list[Plan], list[str]]:
+    """The system's decision for each target's app (no user's choices).
+
+    A target of the global decision (``DO_NOT_TRACK``: nothing leaves the
+    machine) gets the most any app may do: the global default and ceiling,
+    raised by those of every app in ``apps`` (the apps named in policy).
+    """
+    from .api import evaluate
+
+    errors: list[str] = []
+    seen: dict[str | None, tuple[Mode, Mode]] = {}
+
+    def decide(app: str | None) -> tuple[Mode, Mode]:
+        if app not in seen:
+            d = evaluate(app, root=root, environ=environ, now=now, user=False)
+            errors.extend(e for e in d.errors if e not in errors)
+            seen[app] = (d.default, d.ceiling)
+        return seen[app]
+
+    out: list[Plan] = []
+    for target in targets:
+        default, ceiling = decide(target.app)
+        if target.app is None:
+            for app in apps:
+                more = decide(app)
+                default, ceiling = max(default, more[0]), max(ceiling, more[1])
+        out.append(Plan(target, default, ceiling))
+    return out, errors
+
+
+def system_plans(
+    root: str, environ: Mapping[str, str], now: datetime
+) -> tuple[list[Plan], list[str]]:
+    """Every target (built-in and from trusted plugins) with the system's decision."""
+    from .api import evaluate
+    from .audit import apps_named
+    from .entrypoints import code_trust
+    from .plugins import Hooks, default_manager
+
+    first = evaluate(None, root=root, environ=environ, now=now, user=False)  # loads plugins
+    targets, errors = collect_targets(Hooks(default_manager()), code_trust)
+    found, more = plans(root, environ, now, targets, apps_named(first))
+    return found, list(dict.fromkeys([*first.errors, *errors, *more]))

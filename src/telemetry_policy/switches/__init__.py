@@ -1,0 +1,83 @@
+"""What the policy becomes in other programs' own switches: one module per kind.
+
+Each kind of switch has a small module that turns the system's decision for
+its programs into the *desired state* apply makes true: whole files apply
+owns (:class:`OwnedFile`) and keys apply owns inside a file shared with the
+admin (:class:`OwnedKey`). The modules are:
+
+- ``env``: environment variables (system services, logins without a choice)
+- ``jsonpolicy``: browser and editor JSON policies (Firefox, Chromium, VS Code)
+- ``conf``: configuration drop-ins and flag files of system programs
+- ``gomode``: Go's per-user mode file (at login, never by apply)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..catalogue import Plan
+from ..model import Record
+
+STATE_DIR = "/var/lib/telemetry-policy"
+MANIFEST = f"{STATE_DIR}/manifest.json"
+SESSION_DIR = f"{STATE_DIR}/session"
+HEADER = (
+    "Written by `telemetry-policy apply` from the system's telemetry policy. Do not\n"
+    "edit: change /etc/telemetry-policy/ and run `telemetry-policy apply`.\n"
+)
+
+
+def comment(prefix: str = "# ") -> str:
+    return "".join(prefix + line + "\n" for line in HEADER.splitlines())
+
+
+class OwnedFile(Record):
+    """A whole file apply owns: written when its content differs, removed when
+    the policy no longer calls for it."""
+
+    path: str  # inside the image
+    data: bytes
+    targets: tuple[str, ...]  # the catalogue rows it expresses
+    mode: int = 0o644
+
+
+class OwnedKey(Record):
+    """A key apply owns inside a JSON file shared with the admin.
+
+    ``force``: a value not in ``strict`` is replaced (its old value kept in the
+    manifest, and put back when the key is taken back); otherwise the key is
+    only filled in when absent, and an admin's value always stays.
+    """
+
+    path: str
+    key: tuple[str, ...]
+    value: Any
+    target: str
+    force: bool = True
+    strict: tuple[Any, ...] = ()
+
+
+Desired = OwnedFile | OwnedKey
+
+
+def desired(plans: Sequence[Plan]) -> list[Desired]:
+    """Every system back-end the plans call for, in a stable order."""
+    from . import conf, env, gomode, jsonpolicy
+
+    out: list[Desired] = []
+    out += env.desired([p for p in plans if p.target.kind == "env"])
+    out += jsonpolicy.desired([p for p in plans if p.target.kind in jsonpolicy.KINDS])
+    out += conf.desired([p for p in plans if p.target.kind in conf.KINDS])
+    out += gomode.desired([p for p in plans if p.target.kind == "go"])
+    return out
+
+
+def wants(plan: Plan) -> str:
+    """Which level the system's decision calls for: mandatory, recommended or ''."""
+    level = plan.target.level
+    if plan.mandatory and level in ("both", "mandatory", "default", "user"):
+        return "mandatory"
+    if plan.recommended and level in ("both", "default", "user"):
+        return "recommended"
+    return ""

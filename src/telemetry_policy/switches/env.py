@@ -1,0 +1,85 @@
+"""Environment variables: the switch most command-line programs read.
+
+A variable carries one person's decision, so where it is set decides whose:
+
+- system services get the system's decision (no user has chosen, so the
+  default): ``DefaultEnvironment=`` in a systemd drop-in;
+- user managers (``user@.service``) start without those assignments, so that
+  the user environment generator can give each user their own;
+- logins of users who have made no choice get the same assignments as
+  services, from a file the login hooks read without starting Python
+  (``/var/lib/telemetry-policy/session/default.env``); users who chose get
+  theirs from ``telemetry-policy session``.
+
+Under ``local`` a program without a local level is opted out, and
+``DO_NOT_TRACK`` is set (nothing leaves the machine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ..catalogue import Plan
+from ..modes import Mode
+from . import SESSION_DIR, OwnedFile, comment, wants
+
+SYSTEM_DROPIN = "/etc/systemd/system.conf.d/50-telemetry-policy.conf"
+USER_MANAGER_DROPIN = "/etc/systemd/system/user@.service.d/50-telemetry-policy.conf"
+SESSION_DEFAULT = f"{SESSION_DIR}/default.env"
+
+Assignment = tuple[str, str, str]  # (variable, value, target name)
+
+
+def assignments(decisions: Iterable[tuple[Plan, Mode]]) -> list[Assignment]:
+    """The opt-outs for (plan, mode) pairs: every variable whose mode is below on."""
+    out: list[Assignment] = []
+    seen: set[str] = set()
+    for plan, mode in decisions:
+        t = plan.target
+        if mode < Mode.ON and t.variable not in seen:
+            out.append((t.variable, t.off, t.name))
+            seen.add(t.variable)
+    return out
+
+
+def render(found: Sequence[Assignment], fmt: str) -> str:
+    """``env``: KEY=VALUE lines (environment.d, generators); ``sh``: export lines."""
+    prefix = "export " if fmt == "sh" else ""
+    return "".join(f"{prefix}{var}={value}\n" for var, value, _ in found)
+
+
+def desired(plans: Sequence[Plan]) -> list[OwnedFile]:
+    system = assignments((p, Mode.OFF if wants(p) else Mode.ON) for p in plans)
+    names = tuple(sorted({name for _, _, name in system}))
+    words = " ".join(f"{var}={value}" for var, value, _ in system)
+    out = [
+        OwnedFile(
+            SESSION_DEFAULT,
+            (
+                comment()
+                + "# Read by /etc/profile.d/telemetry-policy.sh and the user environment\n"
+                "# generator for users who have made no choice of their own.\n"
+                + render(system, "env")
+            ).encode(),
+            names,
+        )
+    ]
+    if system:
+        out.append(
+            OwnedFile(
+                SYSTEM_DROPIN,
+                f"{comment()}# The telemetry switches of system services.\n"
+                f"[Manager]\nDefaultEnvironment={words}\n".encode(),
+                names,
+            )
+        )
+        out.append(
+            OwnedFile(
+                USER_MANAGER_DROPIN,
+                f"{comment()}# User managers start without the system services' switches: the\n"
+                "# user environment generator 60-telemetry-policy sets each user's own.\n"
+                f"[Service]\nUnsetEnvironment={words}\n".encode(),
+                names,
+            )
+        )
+    return out

@@ -1,0 +1,207 @@
+"""JSON policy files: Firefox's ``policies.json``, Chromium's policy
+directories and VS Code's ``policy.json``.
+
+Chromium reads every ``*.json`` in ``managed/`` (enforced) and
+``recommended/`` (a default its user may change), so apply owns one whole
+file there. Firefox and VS Code read one file that the admin may share with
+other policies, so apply owns *keys* in it, never the file: it adds its keys,
+keeps everything else, and when the policy relaxes takes back only the keys
+it wrote, putting back what the admin had before.
+
+A shared file is rewritten only if it can be written back faithfully: no
+duplicate keys, no NaN or numbers beyond a double, no nesting beyond
+:data:`MAX_DEPTH`. Otherwise it is refused and left as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from ..catalogue import Plan
+from ..safefs import UnsafePath
+from . import OwnedFile, OwnedKey, wants
+
+KINDS = ("firefox", "chromium", "vscode")
+CHROMIUM_FILE = "telemetry-policy.json"
+MAX_DEPTH = 32
+UPLOAD_PREF = "datareporting.healthreport.uploadEnabled"
+_LEAVE = "fix it or move it away; it was left as it is"
+
+
+def dump(doc: Any) -> bytes:
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def load(data: bytes, path: str) -> dict[str, Any]:
+    """A JSON object that can be written back as it was read; else UnsafePath."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in items]
+        if len(set(keys)) != len(keys):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise ValueError(f"duplicate key {dup[:40]!r} (one of the values would be lost)")
+        return dict(items)
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    def number(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"number {text[:20]} is too large to write back")
+        return value
+
+    try:
+        doc = json.loads(
+            data.decode("utf-8"),
+            object_pairs_hook=pairs,
+            parse_constant=constant,
+            parse_float=number,
+        )
+    except RecursionError:
+        raise UnsafePath(path, "nested too deeply to write back faithfully", _LEAVE) from None
+    except UnicodeDecodeError:
+        raise UnsafePath(path, "not UTF-8 text", _LEAVE) from None
+    except ValueError as e:  # JSONDecodeError, our checks, integers too long
+        raise UnsafePath(path, f"not valid JSON or not writable back: {e}", _LEAVE) from None
+    if not isinstance(doc, dict):
+        raise UnsafePath(path, f"holds a JSON {type(doc).__name__}, not an object", _LEAVE)
+    if _depth(doc) > MAX_DEPTH:
+        raise UnsafePath(path, f"nests deeper than {MAX_DEPTH} levels", _LEAVE)
+    return doc
+
+
+# --- Keys inside a shared document.
+
+_ABSENT = object()
+
+
+def get(doc: Any, key: Sequence[str]) -> Any:
+    """The value at ``key``, or _ABSENT."""
+    for part in key:
+        if not isinstance(doc, dict) or part not in doc:
+            return _ABSENT
+        doc = doc[part]
+    return doc
+
+
+def _put(doc: dict[str, Any], key: Sequence[str], value: Any, path: str) -> list[list[str]]:
+    """Set ``key``; returns the parent objects it had to create."""
+    created: list[list[str]] = []
+    for i, part in enumerate(key[:-1]):
+        if part not in doc:
+            doc[part] = {}
+            created.append(list(key[: i + 1]))
+        doc = doc[part]
+        if not isinstance(doc, dict):
+            where = ".".join(key[: i + 1])
+            raise UnsafePath(path, f"{where} is not a JSON object", _LEAVE)
+    doc[key[-1]] = copy.deepcopy(value)
+    return created
+
+
+def _delete(doc: dict[str, Any], key: Sequence[str], created: Sequence[Sequence[str]]) -> None:
+    parent = get(doc, key[:-1]) if len(key) > 1 else doc
+    if isinstance(parent, dict):
+        parent.pop(key[-1], None)
+    for made in sorted(created, key=len, reverse=True):  # deepest first, if now empty
+        holder = get(doc, made[:-1]) if len(made) > 1 else doc
+        if isinstance(holder, dict) and holder.get(made[-1]) == {}:
+            del holder[made[-1]]
+
+
+def reconcile(
+    doc: dict[str, Any], wanted: Sequence[OwnedKey], owned: Sequence[dict[str, Any]], path: str
+) -> list[dict[str, Any]]:
+    """Make ``doc`` hold the ``wanted`` keys, taking back ``owned`` ones no longer
+    wanted. Returns the new ownership entries (``key``, ``value``, ``before``,
+    ``created``). Changes ``doc`` in place."""
+    by_key = {tuple(w.key): w for w in wanted}
+    keep: list[dict[str, Any]] = []
+    for entry in owned:
+        key = tuple(entry["key"])
+        want = by_key.get(key)
+        current = get(doc, key)
+        if want is not None and current == entry["value"] == want.value:
+            keep.append(entry)
+            continue
+        if current is not _ABSENT and current == entry["value"]:  # still ours: take it back
+            if "before" in entry:
+                _put(doc, key, entry["before"], path)
+            else:
+                _delete(doc, key, entry.get("created", []))
+        # else the admin changed it since: it is theirs now
+    kept = {tuple(e["key"]) for e in keep}
+    for want in wanted:
+        key = tuple(want.key)
+        if key in kept:
+            continue
+        current = get(doc, key)
+        if current is _ABSENT:
+            keep.append({"key": list(key), "value": want.value,
+                         "created": _put(doc, key, want.value, path)})  # fmt: skip
+        elif want.force and current not in want.strict:
+            keep.append({"key": list(key), "value": want.value, "before": current})
+            _put(doc, key, want.value, path)
+    return keep
+
+
+# --- What each program is told.
+
+
+def firefox_keys(plan: Plan) -> list[OwnedKey]:
+    level, t = wants(plan), plan.target
+    if level == "mandatory":
+        return [OwnedKey(t.path, ("policies", "DisableTelemetry"), True, t.name, True, (True,))]
+    if level == "recommended":
+        pref = {"Value": False, "Status": "default"}
+        return [OwnedKey(t.path, ("policies", "Preferences", UPLOAD_PREF), pref, t.name, False)]
+    return []
+
+
+def chromium_file(plan: Plan) -> OwnedFile | None:
+    level = wants(plan)
+    if not level:
+        return None
+    folder = "managed" if level == "mandatory" else "recommended"
+    path = f"{plan.target.path}/{folder}/{CHROMIUM_FILE}"
+    return OwnedFile(path, dump({"MetricsReportingEnabled": False}), (plan.target.name,))
+
+
+def vscode_keys(plan: Plan) -> list[OwnedKey]:
+    if wants(plan) != "mandatory":
+        return []  # VS Code's policy file holds enforced settings only
+    return [
+        OwnedKey(plan.target.path, ("TelemetryLevel",), "off", plan.target.name, True, ("off",))
+    ]
+
+
+def desired(plans: Sequence[Plan]) -> list[OwnedFile | OwnedKey]:
+    out: list[OwnedFile | OwnedKey] = []
+    for plan in plans:
+        kind = plan.target.kind
+        if kind == "firefox":
+            out += firefox_keys(plan)
+        elif kind == "vscode":
+            out += vscode_keys(plan)
+        else:
+            found = chromium_file(plan)
+            if found is not None:
+                out.append(found)
+    return out

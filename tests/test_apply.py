@@ -1,0 +1,381 @@
+"""apply: every back-end written from the system's decision, owned, checked and taken back."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import PACKAGE_BUILD, run_cli
+from telemetry_policy.catalogue import builtin
+
+ENV_VARS = {t.variable: t.off for t in builtin() if t.kind == "env"}
+FIREFOX = "etc/firefox/policies/policies.json"
+MANAGED = "etc/chromium/policies/managed/telemetry-policy.json"
+RECOMMENDED = "etc/chromium/policies/recommended/telemetry-policy.json"
+VSCODE = "etc/vscode/policy.json"
+SYSTEM_ENV = "etc/systemd/system.conf.d/50-telemetry-policy.conf"
+USER_MANAGER = "etc/systemd/system/user@.service.d/50-telemetry-policy.conf"
+SESSION = "var/lib/telemetry-policy/session/default.env"
+MANIFEST = "var/lib/telemetry-policy/manifest.json"
+UPLOAD = "datareporting.healthreport.uploadEnabled"
+
+
+def run(root, *argv, **env):
+    """(exit status, stdout lines, stderr lines)."""
+    code, out, err = run_cli(root, *argv, **env)
+    return code, out.splitlines(), err
+
+
+def preset(root, name, extra=""):
+    root.write("admin", "policy.d/50-site.toml", f'[policy]\npreset = "{name}"\n{extra}')
+
+
+def files(root) -> set[str]:
+    return {
+        str(p.relative_to(root.path))
+        for p in root.path.rglob("*")
+        if p.is_file() and "telemetry-policy/policy.d" not in str(p)
+    }
+
+
+def at(root, path) -> Path:
+    return root.path / path
+
+
+def read_json(root, path):
+    return json.loads(at(root, path).read_text())
+
+
+def environment(root, path=SYSTEM_ENV) -> dict[str, str]:
+    text = at(root, path).read_text()
+    line = next(x for x in text.splitlines() if x.startswith(("DefaultEnvironment=", "Unset")))
+    return dict(w.split("=", 1) for w in line.split("=", 1)[1].split())
+
+
+# --- What a clean system gets, and that apply is idempotent.
+
+
+def test_opt_in_on_a_clean_system_reaches_every_back_end(root):
+    preset(root, "opt-in")
+    code, out, err = run(root, "apply")
+    assert (code, err) == (0, [])
+    assert files(root) == {FIREFOX, RECOMMENDED, SYSTEM_ENV, USER_MANAGER, SESSION,
+                           "var/lib/telemetry-policy/session/go", MANIFEST}  # fmt: skip
+    # the default reaches programs: a default the user may change where there is one...
+    pref = read_json(root, FIREFOX)["policies"]["Preferences"][UPLOAD]
+    assert pref == {"Value": False, "Status": "default"}
+    assert read_json(root, RECOMMENDED) == {"MetricsReportingEnabled": False}
+    # ...and the opt-outs for services and for logins of users who did not choose
+    assert environment(root) == ENV_VARS
+    assert environment(root, USER_MANAGER) == ENV_VARS
+    assert {k: v for k, v in (x.split("=") for x in at(root, SESSION).read_text().splitlines()
+                              if not x.startswith("#"))} == ENV_VARS  # fmt: skip
+    assert out[-1].startswith("apply: 6 changed, 0 already as the policy says")
+
+
+def test_a_second_apply_changes_nothing_and_says_so(root):
+    preset(root, "forced-off")
+    run(root, "apply")
+    before = {p: os.stat(at(root, p)) for p in files(root)}
+    code, out, _ = run(root, "apply")
+    assert code == 0 and out == [f"apply: nothing to change; {len(before) - 1} paths already "
+                                 "as the policy says"]  # fmt: skip
+    after = {p: os.stat(at(root, p)) for p in files(root)}
+    assert {p: (s.st_ino, s.st_mtime_ns) for p, s in before.items()} == {
+        p: (s.st_ino, s.st_mtime_ns) for p, s in after.items()
+    }
+    assert not [p for p in root.path.rglob("*.tmp")]  # no temporary left behind
+
+
+def test_forced_off_is_mandatory_everywhere(root):
+    preset(root, "forced-off")
+    run(root, "apply")
+    assert read_json(root, FIREFOX) == {"policies": {"DisableTelemetry": True}}
+    assert read_json(root, MANAGED) == {"MetricsReportingEnabled": False}
+    assert not at(root, RECOMMENDED).exists()
+    assert read_json(root, VSCODE) == {"TelemetryLevel": "off"}
+    assert environment(root) == ENV_VARS
+
+
+def test_loosening_takes_back_only_what_apply_wrote(root):
+    preset(root, "forced-off")
+    run(root, "apply")
+    preset(root, "opt-in")  # mandatory settings relax to recommended ones
+    assert run(root, "apply")[0] == 0
+    assert not at(root, MANAGED).exists() and at(root, RECOMMENDED).exists()
+    assert not at(root, VSCODE).exists()  # the file was apply's alone
+    assert "DisableTelemetry" not in read_json(root, FIREFOX)["policies"]
+    preset(root, "opt-out")  # nothing is forbidden or discouraged
+    run(root, "apply")
+    assert files(root) == {SESSION, "var/lib/telemetry-policy/session/go", MANIFEST}
+    assert not at(root, "etc/chromium").exists()  # directories apply made are gone too
+
+
+# --- The admin's own files.
+
+
+def test_the_admins_firefox_policies_are_kept_and_their_values_put_back(root):
+    target = at(root, FIREFOX)
+    target.parent.mkdir(parents=True)
+    admin = {"policies": {"DisableTelemetry": False, "Homepage": {"URL": "https://example.org"}}}
+    target.write_text(json.dumps(admin))
+    preset(root, "forced-off")
+    run(root, "apply")
+    assert read_json(root, FIREFOX)["policies"] == {
+        "DisableTelemetry": True,  # tightened: the ceiling is the admin's own policy too
+        "Homepage": {"URL": "https://example.org"},
+    }
+    preset(root, "opt-out")
+    run(root, "apply")
+    assert read_json(root, FIREFOX) == admin  # the admin's false is back, nothing else changed
+
+
+def test_an_admins_own_disable_telemetry_is_never_taken(root):
+    target = at(root, FIREFOX)
+    target.parent.mkdir(parents=True)
+    target.write_text('{"policies": {"DisableTelemetry": true}}')
+    before = target.read_bytes()
+    for name in ("forced-off", "opt-out", "forced-off"):
+        preset(root, name)
+        run(root, "apply")
+        assert target.read_bytes() == before  # already as strict: untouched, byte for byte
+    run(root, "apply", "--undo")
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "locked",
+    [{"Value": False, "Status": "locked"}, False, {"Value": True, "Status": "locked"}],
+    ids=["locked", "older-plain-value-form", "locked-on"],
+)
+def test_an_admins_locked_preference_stays_locked(root, locked):
+    target = at(root, FIREFOX)
+    target.parent.mkdir(parents=True)
+    target.write_text(json.dumps({"policies": {"Preferences": {UPLOAD: locked}}}))
+    before = target.read_bytes()
+    preset(root, "opt-in")  # would recommend a default: never over an admin's value
+    assert run(root, "apply")[0] == 0
+    assert target.read_bytes() == before
+    preset(root, "opt-out")
+    run(root, "apply")
+    assert target.read_bytes() == before
+
+
+def test_vscode_level_is_tightened_and_restored(root):
+    target = at(root, VSCODE)
+    target.parent.mkdir(parents=True)
+    target.write_text('{"UpdateMode": "none", "TelemetryLevel": "crash"}')
+    preset(root, "local-only")
+    run(root, "apply")
+    assert read_json(root, VSCODE) == {"UpdateMode": "none", "TelemetryLevel": "off"}
+    preset(root, "opt-in")
+    run(root, "apply")
+    assert read_json(root, VSCODE) == {"UpdateMode": "none", "TelemetryLevel": "crash"}
+
+
+def test_chromium_policies_of_the_admin_are_untouched(root):
+    mine = at(root, "etc/chromium/policies/managed/site.json")
+    mine.parent.mkdir(parents=True)
+    mine.write_text('{"HomepageLocation": "https://example.org"}')
+    for name in ("forced-off", "opt-in", "opt-out"):
+        preset(root, name)
+        run(root, "apply")
+    run(root, "apply", "--undo")
+    assert mine.read_text() == '{"HomepageLocation": "https://example.org"}'
+
+
+def test_an_environment_file_of_other_programs_is_never_rewritten(root):
+    environment_file = at(root, "etc/environment")
+    environment_file.parent.mkdir(parents=True, exist_ok=True)
+    environment_file.write_text('LANG=C.UTF-8\nDO_NOT_TRACK=0\nPATH="/usr/bin"\n')
+    before = environment_file.read_bytes()
+    preset(root, "forced-off")
+    run(root, "apply")
+    run(root, "apply", "--undo")
+    assert environment_file.read_bytes() == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_a_shared_file_keeps_its_owner_and_mode(root):
+    target = at(root, FIREFOX)
+    target.parent.mkdir(parents=True)
+    target.write_text('{"policies": {}}')
+    os.chown(target, 1234, 2345)
+    target.chmod(0o640)
+    preset(root, "forced-off")
+    run(root, "apply")
+    st = target.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (1234, 2345, 0o640)
+    assert read_json(root, FIREFOX) == {"policies": {"DisableTelemetry": True}}
+
+
+# --- What apply refuses.
+
+
+def test_an_unexpected_link_at_a_target_is_refused(root, tmp_path):
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text("{}")
+    link = at(root, VSCODE)
+    link.parent.mkdir(parents=True)
+    link.symlink_to(elsewhere)
+    preset(root, "forced-off")
+    code, _, err = run(root, "apply")
+    assert code == 1 and err == [
+        f"telemetry-policy: {link}: is a symlink; apply does not follow links it did not "
+        "make; replace the link with the file it points to, or remove it"
+    ]
+    assert elsewhere.read_text() == "{}"
+    assert read_json(root, MANAGED) == {"MetricsReportingEnabled": False}  # the rest applied
+
+
+def test_a_linked_directory_is_never_followed_even_out_of_the_image(root, tmp_path):
+    outside = tmp_path / "host-etc-chromium"
+    outside.mkdir()
+    (root.path / "etc").mkdir(exist_ok=True)
+    (root.path / "etc/chromium").symlink_to(outside)  # absolute: would leave the image
+    preset(root, "forced-off")
+    code, _, err = run(root, "apply")
+    assert code == 1 and len(err) == 1
+    assert err[0] == (
+        f"telemetry-policy: {root.path}/etc/chromium: is a symlink; apply does not follow "
+        "links in the paths it writes; replace the link with the directory it points to"
+    )
+    assert list(outside.iterdir()) == []
+
+
+def test_a_fifo_at_a_target_never_blocks(root):
+    target = at(root, FIREFOX)
+    target.parent.mkdir(parents=True)
+    os.mkfifo(target)
+    preset(root, "forced-off")
+    cmd = [sys.executable, "-m", "telemetry_policy.cli", "--root", str(root.path), "apply"]
+    p = subprocess.run(cmd, env=root.environ(), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert p.stderr == (
+        f"telemetry-policy: {target}: is a FIFO, not a regular file; it was left as it is; "
+        "remove it or move it away\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('{"policies": {"Big": 1e400}}', "number 1e400 is too large to write back"),
+        ('{"policies": {"X": NaN}}', "NaN is not JSON"),
+        ('{"policies": {"A": 1, "A": 2}}', "duplicate key 'A'"),
+        ('{"policies": ' + '{"a": ' * 40 + "1" + "}" * 41, "nests deeper than 32 levels"),
+        ('{"policies": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        ('["not", "an", "object"]', "holds a JSON list, not an object"),
+        ('{"policies": []}', "policies is not a JSON object"),
+        ('{"policies": ', "not valid JSON"),
+    ],
+)
+def test_json_that_cannot_be_written_back_faithfully_is_refused(root, text, why):
+    target = at(root, FIREFOX)
+    target.parent.mkdir(parents=True)
+    target.write_text(text)
+    preset(root, "forced-off")
+    code, _, err = run(root, "apply")
+    assert code == 1 and len(err) == 1 and why in err[0], err
+    assert err[0].startswith(f"telemetry-policy: {target}: ")
+    assert target.read_text() == text  # not mangled
+    assert read_json(root, MANAGED) == {"MetricsReportingEnabled": False}
+
+
+def test_an_unreadable_manifest_stops_apply_before_it_changes_anything(root):
+    preset(root, "forced-off")
+    run(root, "apply")
+    at(root, MANIFEST).write_text("{not json")
+    preset(root, "opt-out")
+    code, _, err = run(root, "apply")
+    assert code == 1 and len(err) == 1
+    assert "not a manifest apply can read" in err[0] and "move it away" in err[0]
+    assert at(root, MANAGED).exists()  # nothing taken back without knowing what is ours
+
+
+@pytest.mark.skipif(PACKAGE_BUILD, reason="the build tree is not readable by another user")
+def test_apply_on_the_real_system_needs_root(tmp_path):
+    cmd = [sys.executable, "-m", "telemetry_policy.cli", "apply"]
+    if os.geteuid() == 0:
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 2 and p.stderr.startswith(
+        "telemetry-policy: apply writes system files: run it as root"
+    )
+
+
+# --- Check, undo, JSON, invalid policy, vendor drop-ins.
+
+
+def test_check_lists_each_differing_path_and_apply_mends_a_hand_edit(root):
+    preset(root, "forced-off")
+    run(root, "apply")
+    at(root, MANAGED).write_text('{"MetricsReportingEnabled": true}')  # an edit by hand
+    code, out, _ = run(root, "apply", "--check")
+    assert code == 1 and out[0] == f"would-write: {at(root, MANAGED)}"
+    assert out[-1] == "apply --check: 1 path differ from the policy; run telemetry-policy apply"
+    assert read_json(root, MANAGED) == {"MetricsReportingEnabled": True}  # check wrote nothing
+    assert run(root, "apply")[1][0] == f"written: {at(root, MANAGED)}"
+    assert run(root, "apply", "--check")[0] == 0
+
+
+def test_check_as_json(root):
+    preset(root, "local-only")
+    code, out, _ = run(root, "apply", "--check", "--json")
+    data = json.loads("\n".join(out))
+    assert code == 1 and data["schema"] == 1 and data["check"] is True
+    actions = {c["path"]: c["action"] for c in data["changes"]}
+    assert actions[str(at(root, MANAGED))] == "would-write"
+    assert actions[str(at(root, FIREFOX))] == "would-write"
+    assert not at(root, MANIFEST).exists()
+
+
+def test_undo_takes_everything_back_and_keeps_the_admins_files(root):
+    admin_file = at(root, FIREFOX)
+    admin_file.parent.mkdir(parents=True)
+    admin_file.write_text('{"policies": {"Homepage": {"URL": "https://example.org"}}}')
+    preset(root, "forced-off")
+    run(root, "apply")
+    code, out, _ = run(root, "apply", "--undo")
+    assert code == 0 and out[-1].startswith("apply --undo:")
+    assert files(root) == {FIREFOX}
+    assert read_json(root, FIREFOX) == {"policies": {"Homepage": {"URL": "https://example.org"}}}
+    assert not at(root, "var/lib/telemetry-policy").exists()
+    assert run(root, "apply", "--undo")[1] == [
+        "apply --undo: 0 taken back; nothing of apply's is left"
+    ]
+
+
+def test_invalid_policy_fails_closed_in_every_back_end(root):
+    preset(root, "opt-out", 'cieling = "on"\n')
+    code, _, err = run(root, "apply")
+    assert code == 1 and len(err) == 1 and "unknown key 'cieling'" in err[0]
+    assert read_json(root, FIREFOX) == {"policies": {"DisableTelemetry": True}}
+    assert environment(root) == ENV_VARS
+
+
+def test_a_package_shipping_a_drop_in_tightens_and_its_removal_relaxes(root):
+    preset(root, "opt-out")
+    run(root, "apply")
+    assert not at(root, MANAGED).exists()
+    dropin = root.write("vendor", "policy.d/60-some-package.toml", '[policy]\nceiling = "off"\n')
+    run(root, "apply")
+    assert read_json(root, MANAGED) == {"MetricsReportingEnabled": False}
+    dropin.unlink()
+    run(root, "apply")
+    assert not at(root, MANAGED).exists()
+
+
+def test_per_app_policy_reaches_only_that_program(root):
+    preset(root, "opt-out", '[app.chromium]\nceiling = "off"\n[app.dotnet]\ndefault = "off"\n')
+    run(root, "apply")
+    assert at(root, MANAGED).exists() and not at(root, FIREFOX).exists()
+    assert environment(root) == {"DOTNET_CLI_TELEMETRY_OPTOUT": "1"}
