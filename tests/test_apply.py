@@ -132,7 +132,8 @@ def test_the_admins_firefox_policies_are_kept_and_their_values_put_back(root):
     }
     preset(root, "opt-out")
     run(root, "apply")
-    assert read_json(root, FIREFOX) == admin  # the admin's false is back, nothing else changed
+    # the admin's false is back, and the very bytes they wrote, formatting and all
+    assert target.read_text() == json.dumps(admin)
 
 
 def test_an_admins_own_disable_telemetry_is_never_taken(root):

@@ -136,32 +136,39 @@ class _Run:
         self, path: str, wanted: Sequence[OwnedKey], owned: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
         """Reconcile the keys apply owns in one shared JSON file; returns the new
-        ownership entry (None: nothing owned), or ``owned`` unchanged on error."""
+        ownership entry (None: nothing owned), or ``owned`` unchanged on error.
+
+        The entry keeps the admin's file as it was before apply first changed
+        it (``original``): when every key is taken back and the document is
+        again what the admin wrote, those very bytes are put back."""
         shown = self.r.shown(path)
         try:
             data = self.r.read(path)
             doc = {} if data is None else jsonpolicy.load(data, shown)
-            kinds = {w.target for w in wanted}
             before = copy.deepcopy(doc)
+            owned_keys = {tuple(e["key"]) for e in owned.get("keys", [])}
             entries = jsonpolicy.reconcile(doc, wanted, owned.get("keys", []), shown)
+            now_keys = {tuple(e["key"]) for e in entries}
+            keys = tuple(_label(k) for k in sorted(now_keys ^ owned_keys))
+            targets = tuple(sorted({w.target for w in wanted} | set(owned.get("targets", []))))
             created = bool(owned.get("created", data is None))
-            set_keys = {tuple(e["key"]) for e in entries} - {
-                tuple(e["key"]) for e in owned.get("keys", [])
-            }
-            gone = {tuple(e["key"]) for e in owned.get("keys", [])} - {
-                tuple(e["key"]) for e in entries
-            }
-            keys = tuple(_label(k) for k in sorted(set_keys | gone))
-            targets = tuple(sorted(kinds | set(owned.get("targets", []))))
+            original = owned.get("original", None if data is None else data.decode())
+            result = jsonpolicy.dump(doc)
+            if (
+                not entries
+                and original is not None
+                and doc == jsonpolicy.load(original.encode(), shown)
+            ):
+                result = original.encode()  # the admin's own bytes, formatting and all
             if created and not entries and not doc:
                 if data is not None:
                     if not self.check:
                         self.r.remove(path)
                     self.note(path, "removed", targets, keys)
                 return None
-            if doc != before:
+            if doc != before or (data is not None and result != data and not entries):
                 if not self.check:
-                    self.r.write(path, jsonpolicy.dump(doc))
+                    self.r.write(path, result)
                 self.note(path, "written" if data is None else "updated", targets, keys)
             elif entries:
                 self.current.append(shown)
@@ -170,7 +177,11 @@ class _Run:
             return owned or None
         if not entries:
             return None
-        return {"created": created, "targets": sorted(kinds), "keys": entries}
+        entry = {"created": created, "targets": sorted({w.target for w in wanted}),
+                 "keys": entries}  # fmt: skip
+        if original is not None and not created:
+            entry["original"] = original
+        return entry
 
 
 def apply(
