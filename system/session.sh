@@ -24,7 +24,7 @@ _tp_keep() {  # append the NAME=value lines of stdin to _tp_env (comments and th
 
 _tp_session() {
     _tp_env= _tp_upload=
-    _tp_dir=${_tp_dir:-/var/lib/telemetry-policy/session}
+    _tp_dir=/var/lib/telemetry-policy/session
     [ -r "$_tp_dir/default.env" ] && [ -n "${HOME:-}" ] || return 1
     case ${XDG_CONFIG_HOME:-} in
         /*) _tp_conf=$XDG_CONFIG_HOME ;;

@@ -202,6 +202,8 @@ def set_mode(
 
     A mode above the ceiling (for the app, or the global one) raises
     RefusedError naming where the ceiling was set. Returns the new decision.
+    A choice for ``go`` is also written to Go's own mode file, which is what
+    the Go toolchain reads (and, being Go's own, outranks ``[all]``).
     """
     environ = os.environ if environ is None else environ
     now = now or datetime.now(timezone.utc)
@@ -214,5 +216,11 @@ def set_mode(
             f"{wanted} is above the ceiling {system.ceiling} for "
             f"{app or 'all apps'}, set by {origin}{why}"
         )
+    if app == "go" and wanted is not None:
+        from .switches.gomode import mode_file, write_mode
+
+        path = mode_file(environ)
+        if path is not None:
+            write_mode(path, wanted, now)
     write_choice(store_path(environ), app, wanted, now)
     return evaluate(app, root=root, environ=environ, now=now)

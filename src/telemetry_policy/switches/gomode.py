@@ -94,6 +94,11 @@ def read_choice(path: str) -> Choice | None:
     return Choice(mode, origin, since)
 
 
+def write_mode(path: str, mode: Mode, now: datetime) -> None:
+    """Write ``mode`` as `go telemetry MODE` does: ``MODE YYYY-MM-DD``, no newline."""
+    write_own(path, f"{mode} {now.date().isoformat()}".encode(), 0o644, 0o755)
+
+
 def lower(path: str, decision: Mode, now: datetime, check: bool) -> tuple[str, bool]:
     """Lower Go's mode at ``path`` to ``decision`` if it is above it; never raise it.
 
@@ -114,7 +119,6 @@ def lower(path: str, decision: Mode, now: datetime, check: bool) -> tuple[str, b
     if current <= decision:
         return f"go: {shown}, within your decision {decision}; left as it is", False
     if not check:
-        text = f"{decision} {now.date().isoformat()}"  # as `go telemetry off` writes it
-        write_own(path, text.encode(), 0o644, 0o755)
+        write_mode(path, decision, now)
     verb = "would lower" if check else "lowered"
     return f"go: {shown} is above your decision {decision}; {verb} to {decision} in {path}", True
