@@ -64,8 +64,14 @@ def test_opt_in_on_a_clean_system_reaches_every_back_end(root):
     preset(root, "opt-in")
     code, out, err = run(root, "apply")
     assert (code, err) == (0, [])
-    assert files(root) == {FIREFOX, RECOMMENDED, SYSTEM_ENV, USER_MANAGER, SESSION,
-                           "var/lib/telemetry-policy/session/go", MANIFEST}  # fmt: skip
+    assert files(root) == {
+        FIREFOX, RECOMMENDED, SYSTEM_ENV, USER_MANAGER, SESSION, MANIFEST,
+        "var/lib/telemetry-policy/session/go",
+        "etc/thunderbird/policies/policies.json",
+        "etc/opt/chrome/policies/recommended/telemetry-policy.json",
+        "etc/opt/edge/policies/recommended/telemetry-policy.json",
+        "etc/netdata/.opt-out-from-anonymous-statistics",
+    }  # fmt: skip
     # the default reaches programs: a default the user may change where there is one...
     pref = read_json(root, FIREFOX)["policies"]["Preferences"][UPLOAD]
     assert pref == {"Value": False, "Status": "default"}
@@ -75,7 +81,7 @@ def test_opt_in_on_a_clean_system_reaches_every_back_end(root):
     assert environment(root, USER_MANAGER) == ENV_VARS
     assert {k: v for k, v in (x.split("=") for x in at(root, SESSION).read_text().splitlines()
                               if not x.startswith("#"))} == ENV_VARS  # fmt: skip
-    assert out[-1].startswith("apply: 6 changed, 0 already as the policy says")
+    assert out[-1].startswith("apply: 10 changed, 0 already as the policy says")
 
 
 def test_a_second_apply_changes_nothing_and_says_so(root):
@@ -380,3 +386,49 @@ def test_per_app_policy_reaches_only_that_program(root):
     run(root, "apply")
     assert at(root, MANAGED).exists() and not at(root, FIREFOX).exists()
     assert environment(root) == {"DOTNET_CLI_TELEMETRY_OPTOUT": "1"}
+
+
+# --- System programs' own files: popularity-contest's drop-in, netdata's flag.
+
+POPCON = "etc/popularity-contest.d/zz-telemetry-policy.conf"
+NETDATA = "etc/netdata/.opt-out-from-anonymous-statistics"
+
+
+def test_popularity_contest_gets_a_drop_in_only_below_the_ceiling(root):
+    # Its debconf answer is the admin's own choice: only the ceiling overrides it.
+    conf = at(root, "etc/popularity-contest.conf")
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text('PARTICIPATE="yes"\n')
+    preset(root, "opt-in")
+    run(root, "apply")
+    assert not at(root, POPCON).exists()
+    preset(root, "local-only")
+    run(root, "apply")
+    assert at(root, POPCON).read_text().endswith('\nPARTICIPATE="no"\n')
+    preset(root, "opt-out")
+    run(root, "apply")
+    assert not at(root, POPCON).exists() and conf.read_text() == 'PARTICIPATE="yes"\n'
+
+
+def test_a_flag_file_someone_else_shipped_is_never_touched_or_removed(root):
+    shipped = at(root, NETDATA)
+    shipped.parent.mkdir(parents=True)
+    shipped.write_bytes(b"")  # Debian's netdata-core ships it, as a conffile
+    before = shipped.stat()
+    preset(root, "forced-off")
+    run(root, "apply")
+    run(root, "apply", "--undo")
+    after = shipped.stat()
+    assert shipped.read_bytes() == b"" and (after.st_ino, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_mtime_ns,
+    )
+
+
+def test_a_missing_flag_file_is_created_below_the_default_and_taken_back(root):
+    preset(root, "opt-in")
+    run(root, "apply")
+    assert at(root, NETDATA).exists()
+    preset(root, "opt-out")
+    run(root, "apply")
+    assert not at(root, NETDATA).exists() and not at(root, "etc/netdata").exists()

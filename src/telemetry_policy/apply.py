@@ -230,6 +230,8 @@ def _apply(run: _Run, root: str, environ: Mapping[str, str], now: datetime, undo
         if path not in wanted_files and not run.take_back(path, ()):
             files[path] = digest  # still ours: try again next time
     for path, want in wanted_files.items():
+        if want.flag and path not in manifest["files"] and _present(run, path):
+            continue  # another's file already says it (a package's conffile): never ours
         if run.file(want):
             files[path] = _digest(want.data)
         elif path in manifest["files"]:
@@ -253,6 +255,17 @@ def _apply(run: _Run, root: str, environ: Mapping[str, str], now: datetime, undo
     return Outcome(
         tuple(run.changes), tuple(run.current), tuple(run.errors), r.shown(MANIFEST), notes
     )
+
+
+def _present(run: _Run, path: str) -> bool:
+    try:
+        found = run.r.lstat(path) is not None
+    except UnsafePath as e:
+        run.errors.append(str(e))
+        return True  # unknown: leave it
+    if found:
+        run.current.append(run.r.shown(path))
+    return found
 
 
 def _unused(r: Root, directory: str, files: Mapping[str, str], keys: Mapping[str, Any]) -> bool:

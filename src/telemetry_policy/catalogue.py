@@ -40,8 +40,12 @@ class Target(Record):
     path: str = ""  # firefox, vscode, conf, flag, go: the file; chromium: the policies dir
     reads: str = ""  # what the program's code reads as off (and on)
     level: str = "user"  # user, mandatory, default or both: which decision reaches it
-    installed: tuple[str, ...] = ()  # commands on PATH, python:MODULE or /paths that show it
+    installed: tuple[str, ...] = ()  # commands on PATH, or /absolute/paths, that show it
     proof: str = ""  # the test that runs the real program, if any
+    off_match: str = ".+"  # env, conf: the values the program reads as off (a regex)
+    default: str = "on"  # the program's own mode when its switch is not set
+    sources: tuple[str, ...] = ()  # conf: the files the program reads, in order (globs)
+    status: str = ""  # how the proof reads the program's own status back
 
 
 def _load_builtin() -> tuple[Target, ...]:
@@ -61,8 +65,9 @@ def _load_builtin() -> tuple[Target, ...]:
         if unknown:  # a typo in the shipped data is a bug: fail loudly in tests
             raise ValueError(f"catalogue row {row.get('name')!r}: unknown {sorted(unknown)}")
         row["app"] = row.get("app", row["name"]) or None  # "": the global decision
-        if "installed" in row:
-            row["installed"] = tuple(row["installed"])
+        for field in ("installed", "sources"):
+            if field in row:
+                row[field] = tuple(row[field])
         rows.append(Target(**row))
     return tuple(rows)
 

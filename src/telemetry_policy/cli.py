@@ -137,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(without APP: the global one and one per app named in any file).",
     )
     p.add_argument("app", metavar="APP", nargs="?", help="audit this app only")
+    p.add_argument(
+        "--programs",
+        action="store_true",
+        help="list every catalogued program: installed here?, what the policy requires, "
+        "what its own switch says now, whether it complies (exit 1 if an installed one "
+        "does not)",
+    )
     p.add_argument("--json", action="store_true", help="print the audit as JSON")
 
     p = sub.add_parser(
@@ -296,6 +303,20 @@ def _run(args: argparse.Namespace) -> int:
         return _session(args, root, environ, now)
     if args.command == "export":
         return _export(args, root, environ, now)
+    if args.command == "audit" and args.programs:
+        from .compliance import as_text as programs_text
+        from .compliance import survey
+
+        if args.app:
+            raise UsageError("audit --programs takes no APP")
+        found, errors = survey(root, environ, now)
+        if args.json:
+            rows = [f.as_dict() for f in found]
+            _dump({"schema": 1, "root": root, "programs": rows, "errors": errors})
+        else:
+            print(programs_text(found))
+        _report(errors)
+        return 1 if errors or any(f.installed and f.complies is False for f in found) else 0
     if args.command == "audit":
         from .api import check_app
         from .audit import as_json, as_text, run_audit

@@ -13,11 +13,12 @@ admin (:class:`OwnedKey`). The modules are:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..catalogue import Plan
+from ..catalogue import Plan, Target
 from ..model import Record
+from ..modes import Mode
 
 STATE_DIR = "/var/lib/telemetry-policy"
 MANIFEST = f"{STATE_DIR}/manifest.json"
@@ -40,6 +41,7 @@ class OwnedFile(Record):
     data: bytes
     targets: tuple[str, ...]  # the catalogue rows it expresses
     mode: int = 0o644
+    flag: bool = False  # its presence is the switch: any file there already says it
 
 
 class OwnedKey(Record):
@@ -59,6 +61,27 @@ class OwnedKey(Record):
 
 
 Desired = OwnedFile | OwnedKey
+
+
+class Reading(Record):
+    """What a program's own switch says now, as the program would read it."""
+
+    text: str  # for people: where and what
+    mode: Mode | None  # what the program will do by it; None: cannot tell
+    locked: bool = False  # the program's user cannot change it
+
+
+def read(target: Target, root: str, environ: Mapping[str, str]) -> Reading:
+    """Read ``target``'s own switch: the environment, its files under ``root``."""
+    from . import conf, env, gomode, jsonpolicy
+
+    if target.kind == "env":
+        return env.read(target, environ)
+    if target.kind == "go":
+        return gomode.read(environ)
+    if target.kind in conf.KINDS:
+        return conf.read(target, root)
+    return jsonpolicy.read(target, root)
 
 
 def desired(plans: Sequence[Plan]) -> list[Desired]:

@@ -17,11 +17,12 @@ Under ``local`` a program without a local level is opted out, and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 
-from ..catalogue import Plan
-from ..modes import Mode
-from . import SESSION_DIR, OwnedFile, comment, wants
+from ..catalogue import Plan, Target
+from ..modes import MODES, Mode
+from . import SESSION_DIR, OwnedFile, Reading, comment, wants
 
 SYSTEM_DROPIN = "/etc/systemd/system.conf.d/50-telemetry-policy.conf"
 USER_MANAGER_DROPIN = "/etc/systemd/system/user@.service.d/50-telemetry-policy.conf"
@@ -83,3 +84,14 @@ def desired(plans: Sequence[Plan]) -> list[OwnedFile]:
             )
         )
     return out
+
+
+def read(target: Target, environ: Mapping[str, str]) -> Reading:
+    """The variable in ``environ`` (this session), as the program reads it."""
+    value = environ.get(target.variable)
+    default = MODES[target.default]
+    if value is None:
+        return Reading(f"{target.variable} not set (its default: {default})", default)
+    if re.fullmatch(target.off_match, value):
+        return Reading(f"{target.variable}={value[:40]}", Mode.OFF)
+    return Reading(f"{target.variable}={value[:40]!r}, which it does not read as off", default)

@@ -20,7 +20,7 @@ from ..catalogue import Plan
 from ..model import Choice, Origin
 from ..modes import MODES, Mode
 from ..safefs import UnsafePath, read_own, write_own
-from . import SESSION_DIR, OwnedFile, comment
+from . import SESSION_DIR, OwnedFile, Reading, comment
 
 SESSION_GO = f"{SESSION_DIR}/go"
 _MAX = 4096  # Go writes a dozen bytes
@@ -122,3 +122,20 @@ def lower(path: str, decision: Mode, now: datetime, check: bool) -> tuple[str, b
         write_mode(path, decision, now)
     verb = "would lower" if check else "lowered"
     return f"go: {shown} is above your decision {decision}; {verb} to {decision} in {path}", True
+
+
+def read(environ: Mapping[str, str]) -> Reading:
+    """Go's mode for the user of ``environ``, as the Go toolchain reads it."""
+    path = mode_file(environ)
+    if path is None:
+        return Reading("no config directory (HOME unset or XDG_CONFIG_HOME relative)", None)
+    try:
+        data = read_own(path, _MAX)
+    except UnsafePath as e:
+        return Reading(f"{path}: {e.reason}", None)
+    if data is None:
+        return Reading(f"{path} absent: Go's default, local", Mode.LOCAL)
+    found = parse(data)
+    if found is None:
+        return Reading(f"{path} holds what Go would not read", None)
+    return Reading(f"{found[0]} ({path})", found[0])

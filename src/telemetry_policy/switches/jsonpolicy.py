@@ -21,9 +21,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..catalogue import Plan
-from ..safefs import UnsafePath
-from . import OwnedFile, OwnedKey, wants
+from ..catalogue import Plan, Target
+from ..modes import Mode
+from ..safefs import Root, UnsafePath
+from . import OwnedFile, OwnedKey, Reading, wants
 
 KINDS = ("firefox", "chromium", "vscode")
 CHROMIUM_FILE = "telemetry-policy.json"
@@ -205,3 +206,68 @@ def desired(plans: Sequence[Plan]) -> list[OwnedFile | OwnedKey]:
             if found is not None:
                 out.append(found)
     return out
+
+
+# --- What a browser or editor reads now (audit --programs).
+
+
+def read(target: Target, root: str) -> Reading:
+    r = Root(root)
+    try:
+        if target.kind == "chromium":
+            return _read_chromium(target, r)
+        data = r.read(target.path)
+        doc = {} if data is None else load(data, r.shown(target.path))
+    except UnsafePath as e:
+        return Reading(str(e), None)
+    if target.kind == "vscode":
+        level = doc.get("TelemetryLevel")
+        if level is None:
+            return Reading("no TelemetryLevel policy (its default: all)", Mode.ON)
+        return Reading(
+            f"TelemetryLevel {level!r} (enforced)", Mode.OFF if level == "off" else Mode.ON, True
+        )
+    policies = doc.get("policies", {})
+    if not isinstance(policies, dict):
+        return Reading(f"{r.shown(target.path)}: not a policies file", None)
+    if policies.get("DisableTelemetry") is True:
+        return Reading("DisableTelemetry true (enforced)", Mode.OFF, True)
+    prefs = policies.get("Preferences", {})
+    pref = prefs.get(UPLOAD_PREF) if isinstance(prefs, dict) else None
+    if isinstance(pref, bool):  # the older plain-value form is locked
+        return Reading(
+            f"{UPLOAD_PREF} {str(pref).lower()} (locked)", Mode.ON if pref else Mode.OFF, True
+        )
+    if isinstance(pref, dict) and isinstance(pref.get("Value"), bool):
+        locked = pref.get("Status") == "locked"
+        shown = f"{UPLOAD_PREF} {str(pref['Value']).lower()} ({pref.get('Status', 'default')})"
+        return Reading(shown, Mode.ON if pref["Value"] else Mode.OFF, locked)
+    return Reading("no telemetry policy (its default: on)", Mode.ON)
+
+
+def _read_chromium(target: Target, r: Root) -> Reading:
+    """MetricsReportingEnabled from every *.json Chromium reads; managed wins."""
+    import os
+
+    found: dict[str, tuple[str, bool]] = {}
+    for level in ("managed", "recommended"):
+        directory = f"{target.path}/{level}"
+        real = r.shown(directory)
+        try:
+            names = sorted(n for n in os.listdir(real) if n.endswith(".json"))
+        except OSError:
+            continue
+        for name in names:
+            data = r.read(f"{directory}/{name}")
+            doc = {} if data is None else load(data, r.shown(f"{directory}/{name}"))
+            value = doc.get("MetricsReportingEnabled")
+            if isinstance(value, bool) and level not in found:
+                found[level] = (f"{level}/{name}", value)
+    if not found:
+        return Reading("no MetricsReportingEnabled policy (its default: asks or on)", Mode.ON)
+    level = "managed" if "managed" in found else "recommended"
+    where, value = found[level]
+    mode = Mode.ON if value else Mode.OFF
+    return Reading(
+        f"{where}: MetricsReportingEnabled {str(value).lower()}", mode, level == "managed"
+    )

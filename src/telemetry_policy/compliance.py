@@ -1,0 +1,130 @@
+"""``telemetry-policy audit --programs``: does each program on this machine obey?
+
+For every catalogued program: whether it is installed here, what the policy
+requires of it (the user's decision for what reads the environment or the
+user's own files, the system's for what reads system files), what its own
+switch says now, read the way the program reads it, and whether that
+complies: never more telemetry than required, and locked where the ceiling
+forbids. Chrome shows its own policy and Firefox its own; this shows a
+machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from .catalogue import Plan, Target
+from .model import Record
+from .modes import Mode
+from .switches import Reading, read
+
+
+class Status(Record):
+    target: Target
+    installed: bool
+    required: Mode  # the most the program may do
+    locked: bool  # the user must not be able to raise it (ceiling below on)
+    whose: str  # "your decision" or "the system's"
+    reading: Reading
+
+    @property
+    def complies(self) -> bool | None:
+        """None when the program's switch cannot be read."""
+        if self.reading.mode is None:
+            return None
+        if self.reading.mode > self.required:
+            return False
+        return self.reading.locked or not self.locked
+
+    def as_dict(self) -> dict[str, Any]:
+        t = self.target
+        return {
+            "program": t.name,
+            "tool": t.tool,
+            "kind": t.kind,
+            "installed": self.installed,
+            "requires": {"mode": str(self.required), "locked": self.locked, "whose": self.whose},
+            "now": {
+                "switch": self.reading.text,
+                "mode": None if self.reading.mode is None else str(self.reading.mode),
+                "locked": self.reading.locked,
+            },
+            "complies": self.complies,
+            "source": t.source,
+        }
+
+
+def installed(target: Target, root: str) -> bool:
+    for what in target.installed:
+        if what.startswith("/"):
+            if os.path.lexists(what if root == "/" else os.path.join(root, what.lstrip("/"))):
+                return True
+        elif root == "/" and shutil.which(what):
+            return True
+    return False
+
+
+def _required(plan: Plan) -> tuple[Mode, bool]:
+    """What the system's decision requires of a program that reads system files."""
+    level = plan.target.level
+    if plan.ceiling < Mode.ON:
+        return Mode.OFF, True  # none of these programs has a local-only level
+    if plan.default < Mode.ON and level in ("both", "default"):
+        return Mode.OFF, False
+    return Mode.ON, False
+
+
+def survey(root: str, environ: Mapping[str, str], now: datetime) -> tuple[list[Status], list[str]]:
+    """Every catalogued program and whether it complies, with the problems met."""
+    from .catalogue import system_plans
+    from .session import user_decisions
+
+    plans, errors = system_plans(root, environ, now)
+    personal = [p.target for p in plans if p.target.kind in ("env", "go")]
+    mine, more = user_decisions(root, environ, now, personal)
+    errors += [e for e in more if e not in errors]
+    decided = {plan.target.name: mode for plan, mode in mine}
+    out = []
+    for plan in plans:
+        t = plan.target
+        if t.name in decided:
+            # only Go has a local level: for the others, local means opted out
+            mode = decided[t.name]
+            required = mode if t.kind == "go" or mode is Mode.ON else Mode.OFF
+            status = Status(
+                t, installed(t, root), required, False, "your decision", read(t, root, environ)
+            )
+        else:
+            required, locked = _required(plan)
+            status = Status(
+                t, installed(t, root), required, locked, "the system's", read(t, root, environ)
+            )
+        out.append(status)
+    return out, errors
+
+
+def as_text(found: list[Status]) -> str:
+    rows = [("program", "installed", "the policy requires", "complies", "its own switch now")]
+    for s in found:
+        need = f"{s.required}{', locked' if s.locked else ''} ({s.whose})"
+        ok = {True: "yes", False: "NO", None: "cannot tell"}[s.complies]
+        rows.append((s.target.name, "yes" if s.installed else "no", need, ok, s.reading.text))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [
+        "  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[4]]) for r in rows
+    ]
+    bad = [s.target.name for s in found if s.installed and s.complies is False]
+    lines.append("")
+    if bad:
+        lines.append(
+            f"{len(bad)} installed program(s) do not comply: {', '.join(bad)}; run "
+            "telemetry-policy apply (environment variables: log in again)"
+        )
+    else:
+        count = sum(s.installed for s in found)
+        lines.append(f"every installed program complies ({count} of {len(found)} are installed)")
+    return "\n".join(lines)
