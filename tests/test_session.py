@@ -16,15 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
-from telemetry_policy.catalogue import builtin
+from conftest import run_cli
+from sessions import ENV_VARS, hooks, login
 from telemetry_policy.session import session
 
 NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
-ENV_VARS = {t.variable: t.off for t in builtin() if t.kind == "env"}
 PRESETS = ("forced-off", "local-only", "opt-in", "local-first", "opt-out")
 GO = shutil.which("go")
-SHELL = shutil.which("dash") or "/bin/sh"
 
 
 def preset(root, name, extra=""):
@@ -40,60 +38,6 @@ def python_session(root, home: Path, **env) -> tuple[dict[str, str], list[str]]:
     environ = {**root.environ(**env), "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
     text, _, errors, _ = session(str(root.path), environ, NOW, "env", True, False)
     return as_env(text), errors
-
-
-def hooks(root, tmp_path) -> dict[str, Path]:
-    """The shipped hooks, with their paths pointed into ``root`` and ``tmp_path``."""
-    out = tmp_path / "hooks"
-    out.mkdir(exist_ok=True)
-    library = out / "session.sh"
-    text = (REPO / "system/session.sh").read_text()
-    library.write_text(
-        text.replace(
-            "/var/lib/telemetry-policy/session", f"{root.path}/var/lib/telemetry-policy/session"
-        )
-    )
-    found = {"session.sh": library}
-    for name, src in (
-        ("profile.sh", "system/profile.d/telemetry-policy.sh"),
-        ("generator", "system/user-environment-generators/60-telemetry-policy"),
-    ):
-        path = out / name
-        path.write_text(
-            (REPO / src).read_text().replace("/usr/share/telemetry-policy/session.sh", str(library))
-        )
-        path.chmod(0o755)
-        found[name] = path
-    # `telemetry-policy` as the hooks find it on PATH, reading this root
-    bin_dir = out / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    wrapper = bin_dir / "telemetry-policy"
-    wrapper.write_text(
-        f'#!/bin/sh\nexec {sys.executable} -m telemetry_policy.cli --root {root.path} "$@"\n'
-    )
-    wrapper.chmod(0o755)
-    found["bin"] = bin_dir
-    return found
-
-
-def login(root, tmp_path, home: Path, inherited: dict[str, str] | None = None) -> dict[str, str]:
-    """What a login shell of a user with ``home`` exports (the profile.d hook, run by sh)."""
-    h = hooks(root, tmp_path)
-    env = {"HOME": str(home), "PATH": f"{h['bin']}:/usr/bin:/bin", **(inherited or {})}
-    if "PYTHONPATH" in os.environ:
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    p = subprocess.run(
-        [SHELL, "-c", f". {h['profile.sh']} && env && set"],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert p.returncode == 0 and p.stderr == "", p.stderr
-    exported = {}
-    for line in p.stdout.splitlines():
-        if "=" in line and line.split("=", 1)[0] in ENV_VARS:
-            key, value = line.split("=", 1)
-            exported.setdefault(key, value.strip("'"))
-    assert "_tp_" not in p.stdout, "the hook left its variables or functions behind"
-    return exported
 
 
 def go_word(home: Path) -> str | None:
