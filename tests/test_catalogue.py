@@ -51,3 +51,14 @@ def test_values_that_would_break_a_program_are_never_written():
     assert re.fullmatch(by_name["nextjs"].off_match, "0")
     assert not re.fullmatch(by_name["gradio"].off_match, "True")
     assert re.fullmatch(by_name["gradio"].off_match, "true")
+
+
+def test_the_table_in_docs_export_md_is_the_catalogue():
+    from conftest import REPO
+    from telemetry_policy.catalogue import markdown
+
+    doc = (REPO / "docs/export.md").read_text()
+    start = doc.index("<!-- the table below is generated")
+    start = doc.index("\n", start) + 1
+    end = doc.index("<!-- end of the generated table -->")
+    assert doc[start:end] == markdown(), "run: python -m telemetry_policy.catalogue"

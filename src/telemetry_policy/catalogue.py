@@ -235,3 +235,54 @@ def system_plans(
     targets, errors = collect_targets(Hooks(default_manager()), code_trust)
     found, more = plans(root, environ, now, targets, apps_named(first))
     return found, list(dict.fromkeys([*first.errors, *errors, *more]))
+
+
+_LEVELS = {
+    "both": "mandatory below the ceiling; a default the user may change below the default",
+    "mandatory": "mandatory only (below the ceiling)",
+    "default": "the system's default (a daemon with no user of its own)",
+    "user": "each user's decision at login; services get the system's default",
+}
+
+
+def markdown(rows: Iterable[Target] | None = None) -> str:
+    """The catalogue as the table in docs/export.md: ``python -m telemetry_policy.catalogue``."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    header = ("program", "switch", "written for off", "as the program reads it", "levels",
+              "source", "proof")  # fmt: skip
+    out = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for t in builtin() if rows is None else rows:
+        if t.kind == "env":
+            switch = f"`{t.variable}`"
+        elif t.kind == "conf":
+            switch = f"`{t.path}`"
+        else:
+            switch = f"`{t.path}` ({t.kind})"
+        written = f"`{t.off}`" if t.kind in ("env", "conf") else "(see reads)"
+        proof = f"{t.status}: `{t.proof}`" if t.proof else "-"
+        out.append(
+            "| "
+            + " | ".join(
+                cell(x)
+                for x in (
+                    f"{t.name} ({t.tool})",
+                    switch,
+                    written,
+                    t.reads,
+                    _LEVELS[t.level],
+                    t.source,
+                    proof,
+                )
+            )
+            + " |"
+        )
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    sys.stdout.write(markdown())
