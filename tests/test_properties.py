@@ -187,3 +187,26 @@ def test_generated_trees_on_disk(tree, env_mode, app_default):
 
 
 TIERS = ["vendor", "local", "runtime", "admin"]
+
+
+@given(st.lists(layers(), max_size=8), choices, caps, app_defaults)
+def test_audits_one_pass_index_decides_every_app_as_layer_by_layer(ls, choice, cap, default):
+    # audit decides each app from an index built once; it must agree with decide()
+    from telemetry_policy.decision import AppIndex
+
+    index = AppIndex(run(ls, app=None))
+    for app in ("go", "other"):
+        full = run(ls, choice, cap, default, app=app)
+        fast = decide(app, layers=ls, choice=choice, caps=cap, now=NOW, app_default=default,
+                      index=index)  # fmt: skip
+        if not index.usable:
+            assert fast == full  # plugin layers: decided layer by layer
+            continue
+        assert (fast.mode, fast.default, fast.ceiling, fast.upload_delay_days, fast.errors) == (
+            full.mode, full.default, full.ceiling, full.upload_delay_days, full.errors
+        )  # fmt: skip
+        for a, b in zip(fast.trace, full.trace, strict=True):
+            assert (a.key, a.value, a.origin, a.note) == (b.key, b.value, b.origin, b.note)
+            # the layers' chain is cut to the value it directly overrode: a suffix of the full one
+            assert bool(a.overrode) == bool(b.overrode)
+            assert a.overrode == b.overrode[len(b.overrode) - len(a.overrode) :]

@@ -11,10 +11,10 @@ import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
-from .decision import Decision, decide
-from .errors import PolicyError, RefusedError, UsageError
+from .decision import AppIndex, Decision, decide
+from .errors import PolicyError, RefusedError, UsageError, one_line
 from .hookspecs import Context
-from .model import Choice, Layer
+from .model import Choice, Layer, Platform
 from .modes import Mode
 from .plugins import Hooks, PluginState, default_manager
 from .policyfile import APP_NAME
@@ -68,66 +68,106 @@ def evaluate(
     """Resolve without the ``resolve()`` conveniences; the CLI uses this with
     ``record=False`` (never writes) and ``platform=True`` (audit shows it).
     ``user=False`` leaves out every user choice and cap: the system's own
-    answer, which ``export`` projects onto other tools."""
+    answer, which ``apply`` writes into other programs."""
     check_app(app)
     default = _mode(app_default, "app_default")
-    environ = os.environ if environ is None else environ
-    if now is None:
-        now = datetime.now(timezone.utc)
-    elif now.tzinfo is None or now.utcoffset() is None:
-        raise UsageError("now must be a timezone-aware datetime")
-    root, problem = _root(root, environ)
-    context = Context(root, environ, now)
-    hooks = Hooks(default_manager())
-    if problem:
-        layers: list[Layer] = []
-        errors = [problem]
-    else:
-        layers, errors = hooks.layers(context, external=False)
-    plugins = _external_plugins(hooks, layers, context, write=record and root == "/")
-    errors += plugins.errors
-    if not problem:
-        more_layers, more = hooks.layers(context, external=True)
-        layers += more_layers
-        errors += more
-    choice: Choice | None = None
-    caps: list[Choice] = []
-    first_on = None
-    state = state_path(environ)
-    if user:
-        choice, more = hooks.user_choice(app, context)
-        caps, even_more = hooks.caps(app, context)
-        errors += more + even_more
-        first_on = load_first_on(state, app)
+    inputs = Inputs(root, environ, now, record=record, user=user)
+    return inputs.decide(app, default, platform=platform)
 
-    def run(errors: list[str]) -> Decision:
-        return decide(
-            app,
-            layers=layers,
-            choice=choice,
-            caps=caps,
-            now=now,
-            app_default=default,
-            first_on=first_on,
-            errors=errors,
-            platform=context.platform,
-            plugins=hooks.infos(plugins) if platform else (),
-            untrusted_code=plugins.untrusted_code,
-        )
 
-    decision = run(errors)
-    if platform and decision.platform is None and not problem:
-        decision = decision._replace(platform=context.platform())
-    failed = hooks.decided(decision)
-    if failed:  # a failing observer fails closed too
-        decision = run(errors + failed)
-    if record and root == "/":
-        became_on = decision.mode is Mode.ON and decision.on_since == now and first_on is None
-        if became_on or (decision.mode is not Mode.ON and first_on is not None):
-            # unrecorded means "not yet": upload stays off, never the reverse
-            with contextlib.suppress(PolicyError):
-                record_first_on(state, app, now if became_on else None)
-    return decision
+class Inputs:
+    """What every decision of one resolution shares: the root, its policy layers,
+    the plugins loaded. ``audit`` decides many apps from one reading."""
+
+    def __init__(
+        self,
+        root: str | None,
+        environ: Mapping[str, str] | None,
+        now: datetime | None,
+        *,
+        record: bool = False,
+        user: bool = True,
+    ) -> None:
+        self.environ = os.environ if environ is None else environ
+        if now is None:
+            now = datetime.now(timezone.utc)
+        elif now.tzinfo is None or now.utcoffset() is None:
+            raise UsageError("now must be a timezone-aware datetime")
+        self.now = now
+        self.root, self.problem = _root(root, self.environ)
+        self.record = record and self.root == "/"
+        self.user = user
+        self.context = Context(self.root, self.environ, now)
+        self.hooks = hooks = Hooks(default_manager())
+        if self.problem:
+            self.layers: list[Layer] = []
+            self.errors = [self.problem]
+        else:
+            self.layers, self.errors = hooks.layers(self.context, external=False)
+        self.plugins = _external_plugins(hooks, self.layers, self.context, write=self.record)
+        self.errors += self.plugins.errors
+        if not self.problem:
+            more_layers, more = hooks.layers(self.context, external=True)
+            self.layers += more_layers
+            self.errors += more
+
+    def decide(
+        self,
+        app: str | None,
+        default: Mode | None = None,
+        *,
+        platform: bool = False,
+        index: AppIndex | None = None,
+    ) -> Decision:
+        """The decision for ``app`` (``index``: layers already applied for every app)."""
+        hooks, context, now = self.hooks, self.context, self.now
+        errors = list(self.errors)
+        choice: Choice | None = None
+        caps: list[Choice] = []
+        first_on = None
+        state = None
+        if self.user:
+            choice, more = hooks.user_choice(app, context)
+            caps, even_more = hooks.caps(app, context)
+            errors += more + even_more
+            with contextlib.suppress(PolicyError):  # no home: upload waits, the safe side
+                state = state_path(self.environ)
+            first_on = None if state is None else load_first_on(state, app)
+
+        def run(errors: list[str]) -> Decision:
+            return decide(
+                app,
+                layers=self.layers,
+                choice=choice,
+                caps=caps,
+                now=now,
+                app_default=default,
+                first_on=first_on,
+                errors=errors,
+                platform=context.platform,
+                plugins=hooks.infos(self.plugins) if platform else (),
+                untrusted_code=self.plugins.untrusted_code,
+                index=index,
+            )
+
+        decision = run(errors)
+        if platform and decision.platform is None and not self.problem:
+            from .platform import PlatformError
+
+            try:  # audit shows it; without [when] it decides nothing
+                decision = decision._replace(platform=context.platform())
+            except PlatformError:
+                decision = decision._replace(platform=Platform("", ""))
+        failed = hooks.decided(decision)
+        if failed:  # a failing observer fails closed too
+            decision = run(errors + failed)
+        if self.record and state is not None:
+            became_on = decision.mode is Mode.ON and decision.on_since == now and first_on is None
+            if became_on or (decision.mode is not Mode.ON and first_on is not None):
+                # unrecorded means "not yet": upload stays off, never the reverse
+                with contextlib.suppress(PolicyError):
+                    record_first_on(state, app, now if became_on else None)
+        return decision
 
 
 def _external_plugins(
@@ -143,9 +183,10 @@ def _external_plugins(
     from .entrypoints import find, load_into
 
     trusted, disabled = plugin_lists(judge_when(file_layers, context.platform)[0])
-    names = context.environ.get(ENV_DISABLE, "")
-    blocked = {n.strip() for n in names.split(",") if n.strip()} - disabled
-    entries = find(context.environ, write)
+    names = {n.strip() for n in context.environ.get(ENV_DISABLE, "").split(",") if n.strip()}
+    builtin = names & hooks.builtin  # disabling these from the environment could only raise
+    blocked = names - disabled - hooks.builtin
+    entries, twice = find(context.environ, write)
     loaded = load_into(hooks.pm, entries, disabled | blocked)
     hooks.skip = frozenset(disabled | blocked)
     errors = [
@@ -154,6 +195,12 @@ def _external_plugins(
         for e in entries
         if e.name in blocked
     ]
+    errors += [
+        f"{ENV_DISABLE} names {one_line(n)!r}, a built-in source, which the environment "
+        "cannot disable (that could only raise the mode); telemetry is off"
+        for n in sorted(builtin)
+    ]
+    errors += twice  # a name installed twice: which one counts is unknown, so off
     errors += [f"plugin {n!r}: {x.error}" for n, x in loaded.items() if x.error]
     untrusted = {
         n: f"trusted by name, but its code is not a system file: {x.untrusted_code}"

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .api import evaluate
-from .decision import Decision
+from .api import Inputs, evaluate
+from .decision import AppIndex, Decision
+from .errors import one_line
 from .locations import search_paths
 from .model import Layer, Trace, Value
 
@@ -32,13 +33,14 @@ def run_audit(
     environ: Mapping[str, str],
     now: datetime | None = None,
 ) -> list[Decision]:
-    """The decision for ``app`` or, without one, the global decision and one per app."""
-    main = evaluate(app, root=root, environ=environ, now=now, platform=True)
+    """The decision for ``app`` or, without one, the global decision and one per app,
+    all from one reading of the tree (audit grows like resolve, not like its square)."""
     if app is not None:
-        return [main]
-    return [main] + [
-        evaluate(name, root=root, environ=environ, now=now) for name in apps_named(main)
-    ]
+        return [evaluate(app, root=root, environ=environ, now=now, platform=True)]
+    inputs = Inputs(root, environ, now)
+    main = inputs.decide(None, platform=True)
+    index = AppIndex(main)
+    return [main] + [inputs.decide(name, index=index) for name in apps_named(main)]
 
 
 def _layer_dict(layer: Layer) -> dict[str, Any]:
@@ -138,4 +140,4 @@ def as_text(decisions: list[Decision], root: str) -> str:
             f"  => mode {d.mode}, may collect: {'yes' if d.may_collect else 'no'}, "
             f"may upload: {'yes' if d.may_upload else 'no'}"
         )
-    return "\n".join(lines)
+    return "\n".join(one_line(line) for line in lines)

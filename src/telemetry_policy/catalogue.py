@@ -121,9 +121,7 @@ def valid_plugin_target(t: object, names: set[str], variables: set[str]) -> bool
     )
 
 
-def collect_targets(
-    hooks: Any, code_trust: Callable[[object], str]
-) -> tuple[list[Target], list[str]]:
+def collect_targets(hooks: Any, code_trust: Callable[[str], str]) -> tuple[list[Target], list[str]]:
     """Every plugin's targets: the built-in ``export-targets`` plugin's, then
     those of installed plugins.
 
@@ -150,7 +148,7 @@ def collect_targets(
             names.update(t.name for t in result)
             variables.update(t.variable for t in result if t.variable)
             continue
-        why = code_trust(hooks.pm.get_plugin(plugin))
+        why = code_trust(plugin)
         if why:
             errors.append(str(PluginError(plugin, hook, f"targets not used: {why}")))
             continue
@@ -228,11 +226,11 @@ def system_plans(
     """Every target (built-in and from trusted plugins) with the system's decision."""
     from .api import evaluate
     from .audit import apps_named
-    from .entrypoints import code_trust
+    from .entrypoints import trust_of
     from .plugins import Hooks, default_manager
 
     first = evaluate(None, root=root, environ=environ, now=now, user=False)  # loads plugins
-    targets, errors = collect_targets(Hooks(default_manager()), code_trust)
+    targets, errors = collect_targets(Hooks(default_manager()), trust_of)
     found, more = plans(root, environ, now, targets, apps_named(first))
     return found, list(dict.fromkeys([*first.errors, *errors, *more]))
 

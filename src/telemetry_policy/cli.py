@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from . import __version__
-from .errors import PolicyError, UsageError
+from .errors import PolicyError, UsageError, one_line
 
 # The sections after the options, in --help and in the man page (FILES,
 # ENVIRONMENT, EXIT STATUS): (title, ((term, text), ...)).
@@ -258,6 +258,13 @@ def _dump(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=False))
 
 
+def _say(text: object = "", err: bool = False) -> None:
+    """Print ``text``, each of its lines with control characters escaped: a file
+    name or a plugin's message can never print a line of its own."""
+    lines = str(text).split("\n")
+    print("\n".join(one_line(line) for line in lines), file=sys.stderr if err else sys.stdout)
+
+
 def _target(args: argparse.Namespace, words: int) -> tuple[str | None, list[str]]:
     """Split `set`/`unset` words into (app or None for --all, the rest)."""
     expected = words - 1 if args.all else words
@@ -279,9 +286,9 @@ def _run(args: argparse.Namespace) -> int:
         from .userstore import state_path, store_path
 
         for tier, path in search_paths(root):
-            print(f"{tier:<8} {path}")
-        print(f"{'user':<8} {store_path(environ)}")
-        print(f"{'state':<8} {state_path(environ)}")
+            _say(f"{tier:<8} {path}")
+        _say(f"{'user':<8} {store_path(environ)}")
+        _say(f"{'state':<8} {state_path(environ)}")
         return 0
     if args.command == "validate":
         return _validate(args.files, args.json)
@@ -290,11 +297,11 @@ def _run(args: argparse.Namespace) -> int:
 
         d = evaluate(args.app, app_default=args.app_default, root=root, environ=environ)
         for error in d.errors:
-            print(f"telemetry-policy: {error}", file=sys.stderr)
+            _say(f"telemetry-policy: {one_line(error)}", err=True)
         if args.json:
             _dump(d.as_dict())
         else:
-            print(d.mode)
+            _say(d.mode)
         return 0
     now = datetime.now(timezone.utc)
     if args.command == "apply":
@@ -314,7 +321,7 @@ def _run(args: argparse.Namespace) -> int:
             rows = [f.as_dict() for f in found]
             _dump({"schema": 1, "root": root, "programs": rows, "errors": errors})
         else:
-            print(programs_text(found))
+            _say(programs_text(found))
         _report(errors)
         return 1 if errors or any(f.installed and f.complies is False for f in found) else 0
     if args.command == "audit":
@@ -325,7 +332,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             _dump(as_json(decisions, root))
         else:
-            print(as_text(decisions, root))
+            _say(as_text(decisions, root))
         return 1 if any(d.errors for d in decisions) else 0
     # set / unset
     from .api import set_mode
@@ -336,13 +343,13 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown mode {mode!r}: use off, local or on")
     d = set_mode(app, mode, root=root, environ=environ, now=datetime.now(timezone.utc))
     what = app or "all apps"
-    print(f"{what}: {'chose ' + mode if mode else 'choice removed'}; mode now {d.mode}")
+    _say(f"{what}: {'chose ' + mode if mode else 'choice removed'}; mode now {d.mode}")
     return 0
 
 
 def _report(errors: Sequence[str]) -> None:
     for error in errors:
-        print(f"telemetry-policy: {error}", file=sys.stderr)
+        _say(f"telemetry-policy: {one_line(error)}", err=True)
 
 
 def _apply(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int:
@@ -372,10 +379,10 @@ def _apply(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int:
     else:
         for c in outcome.changes:
             what = ", ".join(c.keys) if c.keys else ""
-            print(f"{c.action}: {c.path}" + (f"  ({what})" if what else ""))
+            _say(f"{c.action}: {c.path}" + (f"  ({what})" if what else ""))
         for note in outcome.notes:
-            print(note)
-        print(summary(outcome, args.check, args.undo))
+            _say(note)
+        _say(summary(outcome, args.check, args.undo))
     _report(outcome.errors)
     drift = args.check and any(c.drift for c in outcome.changes)
     return 1 if outcome.errors or drift else 0
@@ -393,9 +400,9 @@ def _session(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int
     if args.command == "session":
         sys.stdout.write(text)
         for line in lines:
-            print(f"# {line}")
+            _say(f"# {line}")
     else:
-        print("\n".join(lines))
+        _say("\n".join(lines))
     _report(errors)
     return 1 if errors or (args.check and changed) else 0
 
@@ -410,7 +417,7 @@ def _export(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int:
     text, changes = export(args.format, found, args.output, args.check)
     sys.stdout.write(text)
     for change in changes:
-        print(f"{change.action}: {change.path}")
+        _say(f"{change.action}: {change.path}")
     _report(errors)
     return 1 if errors or any(c.drift for c in changes) else 0
 
@@ -433,23 +440,24 @@ def _validate(files: Sequence[str], as_json: bool) -> int:
         _dump({"schema": 1, "files": results})
     else:
         for r in results:
-            print(
-                f"{r['path']}: ok" if r["valid"] else r["error"],
-                file=sys.stdout if r["valid"] else sys.stderr,
-            )
+            _say(f"{r['path']}: ok" if r["valid"] else r["error"], err=not r["valid"])
     return 0 if all(r["valid"] for r in results) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``telemetry-policy`` console script."""
+    for stream in (sys.stdout, sys.stderr):  # file names need not be UTF-8
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
     except UsageError as e:
-        print(f"telemetry-policy: {e}", file=sys.stderr)
+        _say(f"telemetry-policy: {one_line(str(e))}", err=True)
         return 2
     except PolicyError as e:
-        print(f"telemetry-policy: {e}", file=sys.stderr)
+        _say(f"telemetry-policy: {one_line(str(e))}", err=True)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from .catalogue import Plan, Target
+from .errors import one_line
 from .model import Record
 from .modes import Mode
 from .switches import Reading, read
@@ -127,4 +128,4 @@ def as_text(found: list[Status]) -> str:
     else:
         count = sum(s.installed for s in found)
         lines.append(f"every installed program complies ({count} of {len(found)} are installed)")
-    return "\n".join(lines)
+    return "\n".join(one_line(line) for line in lines)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from .errors import one_line
 from .model import Choice, Layer, Origin, Platform, Record, Setting, Trace, Value
 from .modes import Mode
 
@@ -56,7 +57,7 @@ class Decision(Record):
     def upload_from(self) -> datetime | None:
         if self.mode is not Mode.ON or self.on_since is None:
             return None
-        return self.on_since + timedelta(days=self.upload_delay_days)
+        return _plus_days(self.on_since, self.upload_delay_days)
 
     def origin_of(self, key: str) -> Origin:
         return next(t.origin for t in self.trace if t.key == key)
@@ -81,7 +82,7 @@ class Decision(Record):
         if self.locked:
             lines.append("  locked: the system ceiling is off; no user choice can enable telemetry")
         lines.extend(f"  error: {e}" for e in self.errors)
-        return "\n".join(lines)
+        return "\n".join(one_line(line) for line in lines)
 
     def as_dict(self) -> dict[str, Any]:
         """The stable JSON form (``schema`` 1) of ``resolve --json``."""
@@ -102,6 +103,15 @@ class Decision(Record):
             "upload_from": _iso(self.upload_from),
             "errors": list(self.errors),
         }
+
+
+def _plus_days(when: datetime, days: int) -> datetime | None:
+    """``when`` plus ``days``, or None past the calendar's end (a date like 9999-12-31
+    in a store: upload then waits for ever, which is the safe side)."""
+    try:
+        return when + timedelta(days=days)
+    except OverflowError:
+        return None
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -148,15 +158,27 @@ def judge_when(
     """
     judged: list[Layer] = []
     seen: Platform | None = None
+    unknown = ""  # why the platform cannot be read: every [when] then fails closed
     for layer in sorted(layers, key=lambda layer: layer.sort_key):
-        if layer.status == "applied" and layer.policy and layer.policy.when:
-            if seen is None:
-                seen = platform() if platform else Platform("", "")
-            from .platform import holds  # only files with [when] need it
+        when = layer.policy.when if layer.status == "applied" and layer.policy else None
+        if when is not None:
+            from .platform import PlatformError, holds  # only files with [when] need it
 
-            ok, why = holds(layer.policy.when, seen)
-            if not ok:
-                layer = layer._replace(status="skipped", reason=why)
+            if seen is None and not unknown:
+                try:
+                    seen = platform() if platform else Platform("", "")
+                except PlatformError as e:
+                    unknown = str(e)
+            if unknown:
+                layer = layer._replace(
+                    status="invalid",
+                    reason=f"its [when] cannot be judged: {unknown}; fix the os-release file",
+                )
+            else:
+                assert seen is not None
+                ok, why = holds(when, seen)
+                if not ok:
+                    layer = layer._replace(status="skipped", reason=why)
         judged.append(layer)
     return judged, seen
 
@@ -188,6 +210,7 @@ def decide(
     errors: Sequence[str] = (),
     plugins: Sequence[PluginInfo] = (),
     untrusted_code: Mapping[str, str] = {},
+    index: AppIndex | None = None,
 ) -> Decision:
     """Combine system layers and user inputs into a Decision.
 
@@ -195,6 +218,8 @@ def decide(
     (the state file); ``errors`` are problems found while gathering inputs
     (plugins, user store): any of them fails closed. ``untrusted_code`` names
     plugins whose code may not be trusted (and why), even if a file trusts them.
+    ``index``: the layers already judged and applied for every app at once
+    (audit); each value then lists only the value it directly overrode.
     """
     problems = list(errors)
     # 1. Start.
@@ -202,6 +227,10 @@ def decide(
         values = _Values(Mode.OFF, BUILT_IN)
     else:
         values = _Values(app_default, Origin("app", "app_default from the calling program"))
+    if index is not None and index.usable:
+        index.apply(app, values)
+        return _finish(app, values, problems + index.problems, index.layers, index.platform,
+                       choice, caps, now, first_on, plugins)  # fmt: skip
     # 2. System layers in order, [when] first; [plugins] merged from applied files.
     judged, seen_platform = judge_when(layers, platform)
     trusted, disabled = plugin_lists(judged)
@@ -234,6 +263,24 @@ def decide(
                     status="restricted", reason=f"{why_not}; dropped: " + ", ".join(dropped)
                 )
         final.append(layer)
+    return _finish(
+        app, values, problems, final, seen_platform, choice, caps, now, first_on, plugins
+    )
+
+
+def _finish(
+    app: str | None,
+    values: _Values,
+    problems: list[str],
+    final: Sequence[Layer],
+    seen_platform: Platform | None,
+    choice: Choice | None,
+    caps: Sequence[Choice],
+    now: datetime,
+    first_on: datetime | None,
+    plugins: Sequence[PluginInfo],
+) -> Decision:
+    """Steps 3 to 7, from the values the system layers left."""
     # Fail closed: any unusable input forces the ceiling off.
     if problems:
         count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
@@ -275,7 +322,8 @@ def decide(
             on_since = choice.since
         else:
             on_since = first_on or now
-    may_upload = on_since is not None and now >= on_since + timedelta(days=delay)
+    upload_from = None if on_since is None else _plus_days(on_since, delay)
+    may_upload = upload_from is not None and now >= upload_from
     trace = tuple(values.trace(k) for k in ("default", "ceiling", "upload_delay_days"))
     trace += (Trace("mode", mode, mode_origin, tuple(trail), note),)
     return Decision(
@@ -288,9 +336,56 @@ def decide(
         locked=ceiling is Mode.OFF,
         choice=choice,
         on_since=on_since,
-        errors=tuple(problems),
+        errors=tuple(one_line(p) for p in problems),
         layers=tuple(final),
         trace=trace,
         platform=seen_platform,
         plugins=tuple(plugins),
     )
+
+
+class AppIndex:
+    """Every app's system values from one pass over the layers.
+
+    ``audit`` decides the global decision and one per app named in any file;
+    applying every layer again for each app made it quadratic (1,000 drop-ins
+    each naming an app: 32 s). Here the settings of every key are indexed by
+    position once; an app's value is then the later of the last global setting
+    and the app's own last one, found by bisection, and it lists the value it
+    directly overrode. Plugin layers an untrusted plugin may only tighten
+    depend on each app's running value: with any applied, the index is not
+    used (``usable`` is false) and each app is decided layer by layer.
+    """
+
+    def __init__(self, global_decision: Decision) -> None:
+        self.layers = global_decision.layers
+        self.platform = global_decision.platform
+        self.problems = [f"{layer.origin}: {layer.reason}" for layer in self.layers if layer.failed]
+        self.usable = not any(
+            layer.tier == "plugin" and layer.status in ("applied", "restricted")
+            for layer in self.layers
+        )
+        Entry = tuple[tuple[int, int], Setting]
+        self.global_: dict[str, list[Entry]] = {}
+        self.apps: dict[str, dict[str, list[Entry]]] = {}
+        for i, layer in enumerate(self.layers):
+            if layer.status != "applied" or layer.policy is None:
+                continue
+            for s in layer.policy.policy:
+                self.global_.setdefault(s.key, []).append(((i, 0), s))
+            for app, settings in layer.policy.apps:
+                keys = self.apps.setdefault(app, {})
+                for s in settings:
+                    keys.setdefault(s.key, []).append(((i, 1), s))
+
+    def apply(self, app: str | None, values: _Values) -> None:
+        """Set ``values`` as the layers leave them for ``app``."""
+        own = self.apps.get(app, {}) if app is not None else {}
+        for key in values.current:
+            # the two latest settings of a key are among the last two of each list
+            latest = sorted(self.global_.get(key, [])[-2:] + own.get(key, [])[-2:])
+            if len(latest) > 1:
+                values.set(key, latest[-2][1].value, latest[-2][1].origin)
+            if latest:
+                values.set(key, latest[-1][1].value, latest[-1][1].origin)
+                values.overrode[key] = values.overrode[key][-1:]  # only the one it overrode

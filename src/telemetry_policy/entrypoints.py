@@ -1,16 +1,32 @@
 """Find and load external plugins (entry-point group ``telemetry_policy``).
 
-Scanning installed distributions means importing ``importlib.metadata``
-(about 60 ms) and reading every ``*.dist-info``: too much for a telemetry
-client's start-up. The result is cached per user, keyed on what changes when
-a distribution is installed or removed: the modification times of the
-directories on ``sys.path`` (installing or removing a ``*.dist-info``
-directory changes its parent's). The cache only names entry points; whether a
-plugin may be trusted is judged on the code actually loaded.
+Installed distributions are found by reading each site directory's
+``*.dist-info/entry_points.txt`` directly: ``importlib.metadata`` costs about
+60 ms to import, too much for a telemetry client's start. What was found is
+cached per user and per directory, keyed on the directory's identity and
+modification time (installing or removing a distribution changes it).
+
+A cache may cost time, never change the answer:
+
+- an entry for a directory is used only if the caller could change that
+  directory anyway (a user's own site-packages or venv): a forged line there
+  is no more than installing or removing a package there. Directories the
+  caller cannot write (the system's site-packages) are read afresh;
+- a cache is read only if the caller owns it, never through a link, and never
+  blocks (``safefs.read_own``): root never reads a user's cache;
+- the working directory and the running script's directory (``python -c``,
+  ``-m`` and ``python script.py`` put one first on ``sys.path``) are never a
+  source of plugins, and are not part of any key.
+
+Two installed entry points with the same name are an error, not "first on
+sys.path wins": a user's package could otherwise hide a system plugin.
+Whether a plugin's code is a system file is decided by the file the import
+system finds for its module, never by what the module says about itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -20,7 +36,8 @@ from typing import Any
 from .model import Record
 
 GROUP = "telemetry_policy"
-_CACHE_FORMAT = "telemetry-policy plugins 1"
+_CACHE_FORMAT = "telemetry-policy plugins 2"
+_SUFFIXES = (".dist-info", ".egg-info")
 
 
 class EntryPoint(Record):
@@ -28,23 +45,105 @@ class EntryPoint(Record):
     value: str  # "module" or "module:attribute"
     distribution: str
     version: str
+    where: str = ""  # the *.dist-info it came from
 
 
-def _search_path() -> list[str]:
-    # Not "" (the working directory): running a tool in a directory must never
-    # load plugins from it.
-    return [p for p in sys.path if p and os.path.isabs(p)]
+def _stdlib_dirs() -> set[str]:
+    stdlib = os.path.dirname(os.__file__)
+    return {stdlib, os.path.join(stdlib, "lib-dynload")}
 
 
-def cache_key() -> list[str]:
-    """What the list of installed plugins depends on, as text lines."""
-    lines = [sys.version.replace("\n", " "), sys.prefix]
-    for path in _search_path():
+def search_path() -> list[str]:
+    """The directories plugins are looked for in: ``sys.path`` without what the
+    interpreter put first (the script's directory, or the working directory for
+    ``-m`` and ``-c``), the standard library, zip files and relative entries."""
+    paths = list(sys.path)
+    if paths and not (sys.flags.isolated or getattr(sys.flags, "safe_path", False)):
+        paths = paths[1:]  # a copy later on sys.path (a real site directory) stays
+    skip = _stdlib_dirs()
+    out = []
+    for p in paths:
+        if p and os.path.isabs(p) and p not in skip and not p.endswith(".zip") and p not in out:
+            out.append(p)
+    return out
+
+
+def _parse_entry_points(text: str) -> list[tuple[str, str]]:
+    """(name, value) pairs of the ``[telemetry_policy]`` section of entry_points.txt."""
+    out = []
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section == GROUP and "=" in line:
+            name, _, value = line.partition("=")
+            out.append((name.strip(), value.strip()))
+    return out
+
+
+def _metadata(info: str) -> tuple[str, str]:
+    """(Name, Version) from a dist-info's METADATA (or an egg-info's PKG-INFO)."""
+    name = version = ""
+    for file in ("METADATA", "PKG-INFO"):
         try:
-            lines.append(f"{os.stat(path).st_mtime_ns} {path}")
+            with open(os.path.join(info, file), encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if not line.strip():
+                        break  # the headers end here
+                    key, _, value = line.partition(":")
+                    if key == "Name":
+                        name = value.strip()
+                    elif key == "Version":
+                        version = value.strip()
+            break
         except OSError:
-            lines.append(f"- {path}")
-    return lines
+            continue
+    base = os.path.basename(info).rsplit(".", 1)[0]
+    return name or base.split("-")[0], version or (base.split("-")[1] if "-" in base else "?")
+
+
+def scan_directory(directory: str) -> list[EntryPoint]:
+    """The telemetry_policy entry points of the distributions installed in ``directory``."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        if not name.endswith(_SUFFIXES):
+            continue
+        info = os.path.join(directory, name)
+        try:
+            fd = os.open(
+                os.path.join(info, "entry_points.txt"),
+                os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0),
+            )
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            text = os.read(fd, 1 << 20).decode("utf-8", "replace")
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        pairs = _parse_entry_points(text)
+        if pairs:
+            dist, version = _metadata(info)
+            found += [EntryPoint(n, v, dist, version, info) for n, v in pairs]
+    return found
+
+
+def _key(directory: str) -> str | None:
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return None
+    return f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}"
 
 
 def cache_path(environ: Mapping[str, str]) -> str:
@@ -56,68 +155,138 @@ def cache_path(environ: Mapping[str, str]) -> str:
     return os.path.join(xdg_dir(environ, "XDG_CACHE_HOME", ".cache"), f"plugins-{prefix:08x}")
 
 
-def _read_cache(path: str, key: list[str]) -> list[EntryPoint] | None:
+Cache = dict[str, tuple[str, list[EntryPoint]]]  # directory: (key, entry points)
+
+
+def _read_cache(path: str) -> Cache:
+    from .safefs import UnsafePath, read_own
+
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().split("\n")
-    except (OSError, UnicodeDecodeError):
-        return None
-    head = [_CACHE_FORMAT, *key, ""]
-    if lines[: len(head)] != head:
-        return None
-    found = []
-    for line in lines[len(head) :]:
+        data = read_own(path)
+    except UnsafePath:
+        return {}  # not ours, a link, a FIFO...: only slower
+    lines = (data or b"").decode("utf-8", "replace").split("\n")
+    if not lines or lines[0] != _CACHE_FORMAT:
+        return {}
+    cache: Cache = {}
+    current: list[EntryPoint] | None = None
+    for line in lines[1:]:
         fields = line.split("\t")
-        if len(fields) != 4:
-            continue
-        found.append(EntryPoint(*fields))
-    return found
+        if fields[0] == "D" and len(fields) == 3:
+            current = []
+            cache[fields[1]] = (fields[2], current)
+        elif fields[0] == "E" and len(fields) == 6 and current is not None:
+            current.append(EntryPoint(*fields[1:]))
+    return cache
 
 
-def _write_cache(path: str, key: list[str], found: list[EntryPoint]) -> None:
-    import tempfile
+def _write_cache(path: str, cache: Cache) -> None:
+    from .safefs import UnsafePath, write_own
 
-    body = "\n".join([_CACHE_FORMAT, *key, ""])
-    body += "".join(f"\n{e.name}\t{e.value}\t{e.distribution}\t{e.version}" for e in found)
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".plugins.")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(body)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a cache that cannot be written is only slower, never wrong
+    body = [_CACHE_FORMAT]
+    for directory in sorted(cache):
+        key, entries = cache[directory]
+        body.append(f"D\t{directory}\t{key}")
+        body += ["\t".join(("E", *e._values())) for e in entries]
+    with contextlib.suppress(UnsafePath):  # a cache that cannot be written is only slower
+        write_own(path, "\n".join(body).encode(), 0o600)
 
 
-def _scan() -> list[EntryPoint]:
-    import importlib.metadata as metadata
-
-    found: dict[str, EntryPoint] = {}
-    for dist in metadata.distributions(path=_search_path()):
-        name = dist.metadata["Name"] or "?"
-        for ep in dist.entry_points:
-            if ep.group == GROUP and ep.name not in found:  # first on sys.path wins
-                found[ep.name] = EntryPoint(ep.name, ep.value, name, dist.version or "?")
-    return sorted(found.values(), key=lambda e: e.name)
+_memo: tuple[tuple[tuple[str, str | None], ...], list[EntryPoint], list[str]] | None = None
 
 
-_memo: tuple[list[str], list[EntryPoint]] | None = None  # this process's last answer
+def find(environ: Mapping[str, str], write: bool) -> tuple[list[EntryPoint], list[str]]:
+    """The installed plugins and the errors found (a name installed twice).
 
-
-def find(environ: Mapping[str, str], write: bool) -> list[EntryPoint]:
-    """The installed plugins: from this process's memo, the cache, or a scan."""
+    From this process's memo, the caller's own cache for the directories it
+    may change, or a fresh read of the others.
+    """
     global _memo
-    key = cache_key()
-    if _memo is not None and _memo[0] == key:
-        return _memo[1]
+    dirs = search_path()
+    keys = tuple((d, _key(d)) for d in dirs)
+    if _memo is not None and _memo[0] == keys:
+        return _memo[1], _memo[2]
     path = cache_path(environ)
-    found = _read_cache(path, key)
-    if found is None:
-        found = _scan()
-        if write:
-            _write_cache(path, key, found)
-    _memo = (key, found)
-    return found
+    cache = _read_cache(path) if any(k for _, k in keys) else {}
+    fresh: Cache = {}
+    found: list[EntryPoint] = []
+    for directory, key in keys:
+        if key is None:
+            continue
+        cached = cache.get(directory)
+        writable = os.access(directory, os.W_OK)
+        if cached is not None and cached[0] == key and writable:
+            entries = cached[1]
+        else:
+            entries = scan_directory(directory)
+        if writable:
+            fresh[directory] = (key, entries)
+        found += entries
+    if write and any(cache.get(d) != v for d, v in fresh.items()):
+        _write_cache(path, {**{d: v for d, v in cache.items() if d not in fresh}, **fresh})
+    entries, errors = _unique(found)
+    _memo = (keys, entries, errors)
+    return entries, errors
+
+
+def _unique(found: list[EntryPoint]) -> tuple[list[EntryPoint], list[str]]:
+    by_name: dict[str, list[EntryPoint]] = {}
+    for e in found:
+        by_name.setdefault(e.name, []).append(e)
+    entries, errors = [], []
+    for name in sorted(by_name):
+        same = by_name[name]
+        if len({(e.value, e.where) for e in same}) > 1:
+            places = " and ".join(f"{e.distribution} ({e.where})" for e in same[:3])
+            errors.append(
+                f"plugin {name!r} is installed twice: {places}; remove one (which one "
+                "counts is never decided by sys.path order)"
+            )
+        else:
+            entries.append(same[0])
+    return entries, errors
+
+
+def _spec_origin(module: str) -> tuple[str | None, str | None]:
+    """(origin, cached) of the files the import system would load for ``module``,
+    found without consulting sys.modules or anything the module says about itself."""
+    from importlib.machinery import PathFinder
+
+    parts = module.split(".")
+    paths: list[str] | None = search_path()
+    spec = None
+    for i in range(len(parts)):
+        spec = PathFinder.find_spec(".".join(parts[: i + 1]), paths)
+        if spec is None:
+            return None, None
+        paths = list(spec.submodule_search_locations or [])
+    return (spec.origin, spec.cached) if spec is not None else (None, None)
+
+
+def code_trust(module: str) -> str:
+    """Why the code of ``module`` may not be trusted, or '' if it may.
+
+    Trust needs the file the import system loads (and its bytecode, and their
+    directories) to be owned by root and writable by no one else, as a system
+    package's are: a plugin a user installed in their own site directory can
+    never be trusted, whatever its name or its ``__file__``.
+    """
+    origin, cached = _spec_origin(module)
+    if not origin or not os.path.isabs(origin):
+        return f"its module {module!r} has no file to check"
+    checks = [origin, os.path.dirname(origin)]
+    if cached and os.path.exists(cached):
+        checks += [cached, os.path.dirname(cached)]
+    for what in checks:
+        try:
+            st = os.stat(what)
+        except OSError as e:
+            return f"cannot check {what}: {e.strerror}"
+        if st.st_uid != 0:
+            return f"{what} is owned by uid {st.st_uid}, not root"
+        if st.st_mode & 0o022:
+            return f"{what} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return ""
 
 
 def load(entry: EntryPoint) -> object:
@@ -132,29 +301,6 @@ def load(entry: EntryPoint) -> object:
     return obj
 
 
-def code_trust(obj: object) -> str:
-    """Why the code of a loaded plugin may not be trusted, or '' if it may.
-
-    Trust needs the plugin's module file and its directory to be owned by root
-    and writable by no one else, as a system package's are: a plugin a user
-    installed in their own site directory can never be trusted, whatever its name.
-    """
-    module = sys.modules.get(getattr(obj, "__module__", "") or getattr(obj, "__name__", ""))
-    path = getattr(module, "__file__", None)
-    if not path:
-        return "its code has no file to check"
-    for what in (path, os.path.dirname(path)):
-        try:
-            st = os.stat(what)
-        except OSError as e:
-            return f"cannot check {what}: {e.strerror}"
-        if st.st_uid != 0:
-            return f"{what} is owned by uid {st.st_uid}, not root"
-        if st.st_mode & 0o022:
-            return f"{what} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
-    return ""
-
-
 class Loaded(Record):
     """What became of one entry point in this process."""
 
@@ -164,6 +310,14 @@ class Loaded(Record):
 
 
 _loaded: dict[str, Loaded] = {}  # per process: a plugin is imported once
+
+
+def trust_of(name: str) -> str:
+    """Why the installed plugin ``name`` may not be trusted ('' if it may)."""
+    loaded = _loaded.get(name)
+    if loaded is None:
+        return "it was not loaded from an installed entry point"
+    return loaded.error or loaded.untrusted_code
 
 
 def load_into(pm: Any, entries: list[EntryPoint], blocked: Set[str]) -> dict[str, Loaded]:
@@ -177,12 +331,14 @@ def load_into(pm: Any, entries: list[EntryPoint], blocked: Set[str]) -> dict[str
                 f"the name {entry.name!r} is taken by a built-in source; rename the entry point",
             )
             continue
+        module = entry.value.partition(":")[0].strip()
         try:
+            why = code_trust(module)  # judged before the module's own code runs
             plugin = load(entry)
             pm.register(plugin, name=entry.name)
-            _loaded[entry.name] = Loaded(entry, "", code_trust(plugin))
-        except Exception as e:  # an import that fails is the plugin's failure, not ours
-            _loaded[entry.name] = Loaded(
-                entry, f"cannot load {entry.value}: {type(e).__name__}: {e}"
-            )
+            _loaded[entry.name] = Loaded(entry, "", why)
+        except BaseException as e:  # an import that fails is the plugin's failure, not ours
+            from .errors import describe
+
+            _loaded[entry.name] = Loaded(entry, f"cannot load {entry.value}: {describe(e)}")
     return {e.name: _loaded[e.name] for e in entries if e.name in _loaded}

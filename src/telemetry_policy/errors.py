@@ -3,6 +3,37 @@
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    """``text`` with every control character escaped: one line, nothing forged.
+
+    A file name or a plugin's message could hold a newline (an extra, fake
+    ``telemetry-policy:`` line) or a terminal escape.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def safe_repr(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit``, or its type's name if that fails: a
+    plugin's object is the plugin's code, its ``__repr__`` may raise or recurse."""
+    try:
+        text = repr(value)
+    except BaseException:
+        return f"a {type(value).__name__} that cannot be shown"
+    return one_line(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def describe(error: BaseException) -> str:
+    """``TypeName: message``, safe for any exception a plugin raises."""
+    try:
+        message = str(error)
+    except BaseException:
+        message = "(its message cannot be shown)"
+    name = type(error).__name__
+    return one_line(f"{name}: {message}"[:300] if message else name)
+
+
 class PolicyError(Exception):
     """Base of every error telemetry-policy raises or reports."""
 

@@ -30,7 +30,8 @@ class Context:
     """The edges of one resolution: root prefix, environment and clock.
 
     ``platform()`` reads the root's os-release the first time it is asked,
-    so resolutions without ``[when]`` never import ``distro``.
+    so resolutions without ``[when]`` never read os-release. Raises
+    PlatformError when it cannot be read.
     """
 
     def __init__(self, root: str, environ: Mapping[str, str], now: datetime) -> None:

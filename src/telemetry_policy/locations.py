@@ -147,13 +147,36 @@ def _check_trust(what: str, st: os.stat_result, owners: frozenset[int]) -> None:
         )
 
 
+def _trusted_dir(directory: str, owners: frozenset[int], dirs: dict[str, str]) -> None:
+    """Refuse a directory others may write (memoised in ``dirs``). Raises _Unusable."""
+    if directory not in dirs:
+        try:
+            _check_trust(f"directory {directory}", os.stat(directory), owners)
+            dirs[directory] = ""
+        except _Unusable as e:
+            dirs[directory] = e.reason
+        except OSError as e:
+            dirs[directory] = f"cannot check directory {directory}: {e.strerror}"
+    if dirs[directory]:
+        raise _Unusable("refused", dirs[directory])
+
+
 def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) -> bytes | None:
     """Read a policy file, or return None when it is a mask.
 
     ``inside`` is the path within the image; ``dirs`` memoises the trust
     verdict of each directory during one discovery. Raises _Unusable.
+
+    The directory that holds the entry (and, for a drop-in, its tier's
+    directory) must pass the trust check before anything else: in a directory
+    others may write, a symlink or a mask is another user's word as much as a
+    file is, whatever it points to.
     """
     entry = _join(root, inside)
+    holder = os.path.dirname(entry)
+    _trusted_dir(holder, owners, dirs)
+    if os.path.basename(holder) == DROPINS:
+        _trusted_dir(os.path.dirname(holder), owners, dirs)
     try:
         st = os.lstat(entry)
         real = entry
@@ -181,15 +204,7 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
         if kind:
             raise _Unusable("invalid", _NOT_REGULAR.format(kind))
         _check_trust("file" if real == entry else f"link target {real}", st, owners)
-        directory = os.path.dirname(real)
-        if directory not in dirs:
-            try:
-                _check_trust(f"directory {directory}", os.stat(directory), owners)
-                dirs[directory] = ""
-            except _Unusable as e:
-                dirs[directory] = e.reason
-        if dirs[directory]:
-            raise _Unusable("refused", dirs[directory])
+        _trusted_dir(os.path.dirname(real), owners, dirs)
         if st.st_size == 0:
             return None
         if st.st_size > MAX_SIZE:

@@ -16,7 +16,7 @@ import pluggy
 from . import hookspecs
 from .decision import Decision, PluginInfo
 from .entrypoints import EntryPoint, Loaded
-from .errors import PluginError, PolicyFileError, UserStoreError
+from .errors import PluginError, PolicyFileError, UserStoreError, describe, safe_repr
 from .hookspecs import PROJECT, Context, hookimpl
 from .locations import discover
 from .model import Choice, Layer, Origin, PolicyFile, Record
@@ -198,7 +198,7 @@ class Hooks:
 
     def __init__(self, pm: pluggy.PluginManager, skip: Set[str] = frozenset()) -> None:
         self.pm = pm
-        self.builtin = {name for name, _ in BUILTINS}
+        self.builtin = {name for name, _ in BUILTINS} | {"export-targets"}
         self.skip = skip  # plugins blocked for this resolution: never called
 
     def _call(
@@ -210,15 +210,10 @@ class Hooks:
             if impl.plugin_name in self.skip or (only and not only(impl.plugin_name)):
                 continue
             try:
-                yield (
-                    impl.plugin_name,
-                    impl.function(*[kwargs[a] for a in impl.argnames]),
-                )
-            except Exception as e:  # a plugin's failure must never escape
-                yield (
-                    impl.plugin_name,
-                    PluginError(impl.plugin_name, hook, f"raised {type(e).__name__}: {e}"),
-                )
+                result = impl.function(*[kwargs[a] for a in impl.argnames])
+            except BaseException as e:  # a plugin's failure must never escape, whatever it is
+                result = PluginError(impl.plugin_name, hook, f"raised {describe(e)}")
+            yield impl.plugin_name, result
 
     def layers(
         self, context: Context, external: bool | None = None
@@ -232,6 +227,8 @@ class Hooks:
                 layers.extend(self._layers(plugin, result))
             except PluginError as e:
                 errors.append(str(e))
+            except BaseException as e:  # a hostile object: its methods are the plugin's code
+                errors.append(str(PluginError(plugin, "telemetry_policy_layers", describe(e))))
         return layers, errors
 
     def _layers(self, plugin: str, result: object) -> list[Layer]:
@@ -262,65 +259,75 @@ class Hooks:
                 raise PluginError(
                     plugin,
                     "telemetry_policy_layers",
-                    f"returned {item!r:.60}, not a (name, policy table) pair",
+                    f"returned {safe_repr(item)}, not a (name, policy table) pair",
                 )
             origin = Origin("plugin", plugin)
             try:
                 policy = check_document(
-                    item[1], f"plugin {plugin} layer {item[0]}", _constant(origin)
+                    dict(item[1]), f"plugin {plugin} layer {item[0]}", _constant(origin)
                 )
             except PolicyFileError as e:
                 raise PluginError(
                     plugin, "telemetry_policy_layers", f"layer {item[0]!r}: {e.reason}"
                 ) from None
+            except RecursionError:
+                raise PluginError(
+                    plugin, "telemetry_policy_layers", f"layer {item[0]!r}: nested too deeply"
+                ) from None
             out.append(Layer(item[0], origin, "plugin", "applied", "", policy))
         return out
 
     def user_choice(self, app: str | None, context: Context) -> tuple[Choice | None, list[str]]:
-        for plugin, result in self._call("telemetry_policy_user_choice", app=app, context=context):
+        hook = "telemetry_policy_user_choice"
+        for plugin, result in self._call(hook, app=app, context=context):
             if result is None:
                 continue
             if isinstance(result, PluginError):
                 return None, [str(result)]
-            if not isinstance(result, Choice) or not isinstance(result.mode, Mode):
-                return None, [
-                    str(
-                        PluginError(
-                            plugin,
-                            "telemetry_policy_user_choice",
-                            f"returned {result!r:.60}, not a Choice",
-                        )
-                    )
-                ]
-            if plugin not in self.builtin:
-                result = Choice(
-                    result.mode,
-                    Origin("native", f"{result.origin.source} (plugin {plugin})"),
-                    result.since,
-                    result.error,
-                )
-            return result, []
+            try:
+                return self._choice(plugin, result), []
+            except BaseException as e:
+                why = describe(e) if not isinstance(e, PluginError) else e.reason
+                return None, [str(PluginError(plugin, hook, why))]
         return None, []
+
+    def _choice(self, plugin: str, result: object) -> Choice:
+        """A plugin's Choice, checked field by field (it may be any object at all)."""
+        from datetime import datetime
+
+        if (
+            not isinstance(result, Choice)
+            or not isinstance(result.mode, Mode)
+            or not isinstance(result.origin, Origin)
+            or not isinstance(result.origin.source, str)
+            or not (result.since is None or isinstance(result.since, datetime))
+            or not isinstance(result.error, str)
+        ):
+            raise PluginError(plugin, "", f"returned {safe_repr(result)}, not a Choice")
+        if plugin in self.builtin:
+            return result
+        since = result.since if result.since is None or result.since.tzinfo else None
+        return Choice(
+            result.mode,
+            Origin("native", f"{result.origin.source[:200]} (plugin {plugin})"),
+            since,
+            result.error[:300],
+        )
 
     def caps(self, app: str | None, context: Context) -> tuple[list[Choice], list[str]]:
         caps, errors = [], []
-        for plugin, result in self._call("telemetry_policy_caps", app=app, context=context):
+        hook = "telemetry_policy_caps"
+        for plugin, result in self._call(hook, app=app, context=context):
             if result is None:
                 continue
-            if isinstance(result, Choice) and isinstance(result.mode, Mode):
-                caps.append(result)
-            else:
-                errors.append(
-                    str(
-                        result
-                        if isinstance(result, PluginError)
-                        else PluginError(
-                            plugin,
-                            "telemetry_policy_caps",
-                            f"returned {result!r:.60}, not a Choice",
-                        )
-                    )
-                )
+            if isinstance(result, PluginError):
+                errors.append(str(result))
+                continue
+            try:
+                caps.append(self._choice(plugin, result))
+            except BaseException as e:
+                why = describe(e) if not isinstance(e, PluginError) else e.reason
+                errors.append(str(PluginError(plugin, hook, why)))
         return caps, errors
 
     def decided(self, decision: Decision) -> list[str]:

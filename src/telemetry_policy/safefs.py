@@ -68,8 +68,8 @@ def _read_all(fd: int, limit: int) -> bytes:
     return data
 
 
-def _replace(
-    dfd: int, name: str, data: bytes, mode: int, shown: str, owner: tuple[int, int] | None
+def replace_in(
+    dfd: int, name: str, data: bytes, mode: int, shown: str, owner: tuple[int, int] | None = None
 ) -> None:
     """Atomically replace ``name`` in directory ``dfd``: temporary file, fsync, rename."""
     tmp = f".{name}.telemetry-policy-{os.getpid()}.tmp"
@@ -81,7 +81,7 @@ def _replace(
             dir_fd=dfd,
         )  # fmt: skip
     except OSError as e:
-        raise UnsafePath(shown, f"cannot write: {e.strerror}", "nothing was changed") from None
+        raise Failed(shown, e.strerror or str(e)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -95,7 +95,7 @@ def _replace(
     except OSError as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=dfd)
-        raise UnsafePath(shown, f"cannot write: {e.strerror}", "nothing was changed") from None
+        raise Failed(shown, e.strerror or str(e)) from None
 
 
 class Root:
@@ -244,7 +244,10 @@ class Root:
                 pass
             except OSError as e:
                 raise UnsafePath(self.shown(path), f"cannot read: {e.strerror}") from None
-            _replace(dfd, name, data, mode, self.shown(path), owner)
+            try:
+                replace_in(dfd, name, data, mode, self.shown(path), owner)
+            except UnsafePath as e:
+                raise _verb("write", e) from None
 
     def remove(self, path: str) -> bool:
         """Remove the regular file at ``path``; False if it was absent."""
@@ -291,6 +294,17 @@ _MAX_LINKS = 40
 
 class NotOwned(UnsafePath):
     """A user's file or directory that belongs to someone else."""
+
+
+class Failed(UnsafePath):
+    """The system refused an operation (permissions, space): ``reason`` is its word."""
+
+
+def _verb(verb: str, e: UnsafePath) -> UnsafePath:
+    """``e`` said as what the caller was doing: "cannot read: Permission denied"."""
+    if isinstance(e, Failed):
+        return UnsafePath(e.path, f"cannot {verb}: {e.reason}", "nothing was changed")
+    return e
 
 
 @contextlib.contextmanager
@@ -355,7 +369,8 @@ def _walk_user(path: str, create: bool, mode: int) -> int | None:
                 parts = [p for p in target.split("/") if p and p != "."] + parts
                 continue
             if not stat.S_ISDIR(st.st_mode):
-                raise UnsafePath(where, f"is {kind_of(st.st_mode)}, not a directory")
+                kind = kind_of(st.st_mode) or "a regular file"
+                raise UnsafePath(where, f"is {kind}, not a directory", "move it away")
             nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = nfd
@@ -366,8 +381,8 @@ def _walk_user(path: str, create: bool, mode: int) -> int | None:
         return fd
     except BaseException as e:
         os.close(fd)
-        if isinstance(e, OSError) and not isinstance(e, UnsafePath):
-            raise UnsafePath(path, f"cannot open: {e.strerror}") from None
+        if isinstance(e, OSError):
+            raise Failed(path, e.strerror or str(e)) from None
         raise
 
 
@@ -383,6 +398,13 @@ def read_own(path: str, limit: int = MAX_READ) -> bytes | None:
     """The caller's own regular file at ``path``; None if absent. Never blocks,
     never follows a final link, refuses a file another user owns."""
     directory, name = os.path.split(path)
+    try:
+        return _read_own(directory, name, path, limit)
+    except UnsafePath as e:
+        raise _verb("read", e) from None
+
+
+def _read_own(directory: str, name: str, path: str, limit: int) -> bytes | None:
     with user_directory(directory) as dfd:
         if dfd is None:
             return None
@@ -412,6 +434,13 @@ def read_own(path: str, limit: int = MAX_READ) -> bytes | None:
 
 def write_own(path: str, data: bytes, mode: int = 0o644, dir_mode: int = 0o700) -> None:
     """Replace the caller's own file ``path`` atomically, creating its directories."""
+    try:
+        _write_own(path, data, mode, dir_mode)
+    except UnsafePath as e:
+        raise _verb("write", e) from None
+
+
+def _write_own(path: str, data: bytes, mode: int, dir_mode: int) -> None:
     directory, name = os.path.split(path)
     with user_directory(directory, create=True, mode=dir_mode) as dfd:
         assert dfd is not None
@@ -421,4 +450,6 @@ def write_own(path: str, data: bytes, mode: int = 0o644, dir_mode: int = 0o700) 
                 raise UnsafePath(path, f"is {kind_of(st.st_mode)}, not a regular file")
         except FileNotFoundError:
             pass
-        _replace(dfd, name, data, mode, path, None)
+        except OSError as e:
+            raise Failed(path, e.strerror or str(e)) from None
+        replace_in(dfd, name, data, mode, path, None)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timezone
 from typing import Any
 
-from .errors import UserStoreError
+from .errors import UserStoreError, one_line
 from .model import Choice, Origin, Record
 from .modes import MODES, Mode
 from .policyfile import APP_NAME, show_value
@@ -35,7 +36,14 @@ def _home(environ: Mapping[str, str]) -> str:
         return home
     import pwd
 
-    return pwd.getpwuid(os.getuid()).pw_dir
+    try:
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        raise UserStoreError(
+            "$HOME",
+            f"not set, and uid {os.getuid()} has no passwd entry: your choices cannot be found",
+            "set HOME (or XDG_CONFIG_HOME and XDG_STATE_HOME)",
+        ) from None
 
 
 def xdg_dir(environ: Mapping[str, str], var: str, fallback: str) -> str:
@@ -73,24 +81,36 @@ class Store(Record):
 
 
 def _read(path: str) -> dict[str, Any] | None:
-    """The TOML document at ``path``; None if absent. Raises UserStoreError."""
+    """The TOML document at ``path``; None if absent. Raises UserStoreError.
+
+    Read as ``safefs.read_own`` reads: never through a final link, never
+    blocking on a FIFO, never a file another user owns.
+    """
+    from .safefs import UnsafePath, read_own
+
     try:
-        with open(path, "rb") as f:
-            data = f.read(1024 * 1024 + 1)
-    except FileNotFoundError:
+        data = read_own(path, 1024 * 1024)
+    except UnsafePath as e:
+        hint = (
+            "fix its permissions (chmod u+rw) or remove it"
+            if e.reason.startswith("cannot read")
+            else "make it a regular file of your own, or remove it"
+        )
+        raise UserStoreError(path, e.reason, hint) from None
+    if data is None:
         return None
-    except OSError as e:
-        raise UserStoreError(
-            path, f"cannot read: {e.strerror}", "fix its permissions (chmod u+rw) or remove it"
-        ) from None
     try:
         doc: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
         return doc
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise UserStoreError(
             path,
-            f"not valid TOML: {e}",
+            f"not valid TOML: {one_line(str(e))}",
             "fix or remove it (it holds only your own choices)",
+        ) from None
+    except RecursionError:
+        raise UserStoreError(
+            path, "not valid TOML: nested too deeply", "fix or remove it"
         ) from None
 
 
@@ -154,51 +174,52 @@ def _render_store(store: Store) -> str:
 
 
 def _locked_update(path: str, update: Callable[[], str | None]) -> None:
-    """Run ``update`` under an exclusive lock and atomically write what it returns."""
-    import fcntl
-    import tempfile
+    """Run ``update`` under an exclusive lock and atomically write what it returns.
 
-    directory = os.path.dirname(path)
+    The directory is the caller's own (``safefs.user_directory``): root never
+    follows a user's link, the lock is opened without following one, and the
+    file is replaced within the directory that was checked.
+    """
+    import fcntl
+
+    from .safefs import Failed, UnsafePath, replace_in, user_directory
+
+    directory, name = os.path.split(path)
     try:
-        os.makedirs(directory, exist_ok=True)
-        lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError as e:
-        raise UserStoreError(
-            path,
-            f"cannot write: {e.strerror}",
-            "check that the directory exists and is writable",
-        ) from None
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        text = update()
-        if text is None:
-            return
-        fd, tmp = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        dirfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+        with user_directory(directory, create=True) as dfd:
+            assert dfd is not None
+            try:
+                lock = os.open(
+                    name + ".lock",
+                    os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                    0o600,
+                    dir_fd=dfd,
+                )
+            except OSError as e:
+                raise UserStoreError(
+                    path,
+                    f"cannot write: {e.strerror}",
+                    "nothing was changed; free space or fix permissions and retry",
+                ) from None
+            try:
+                if not stat.S_ISREG(os.fstat(lock).st_mode):
+                    raise UserStoreError(path + ".lock", "not a regular file", "remove it")
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                text = update()
+                if text is not None:
+                    replace_in(dfd, name, text.encode(), 0o644, path)
+            finally:
+                os.close(lock)
+    except UnsafePath as e:
+        hint = "nothing was changed; free space or fix permissions and retry"
+        reason = e.reason if isinstance(e, Failed) else f"{e.path} {e.reason}"
+        raise UserStoreError(path, f"cannot write: {reason}", hint) from None
     except OSError as e:
         raise UserStoreError(
             path,
             f"cannot write: {e.strerror}",
             "nothing was changed; free space or fix permissions and retry",
         ) from None
-    finally:
-        os.close(lock)
 
 
 def write_choice(path: str, app: str | None, mode: Mode | None, now: datetime) -> None:
