@@ -15,8 +15,8 @@ from telemetry_policy.catalogue import builtin
 
 ENV_VARS = {t.variable: t.off for t in builtin() if t.kind == "env"}
 FIREFOX = "etc/firefox/policies/policies.json"
-MANAGED = "etc/chromium/policies/managed/telemetry-policy.json"
-RECOMMENDED = "etc/chromium/policies/recommended/telemetry-policy.json"
+MANAGED = "etc/chromium/policies/managed/zz-telemetry-policy.json"
+RECOMMENDED = "etc/chromium/policies/recommended/zz-telemetry-policy.json"
 VSCODE = "etc/vscode/policy.json"
 SYSTEM_ENV = "etc/systemd/system.conf.d/50-telemetry-policy.conf"
 USER_MANAGER = "etc/systemd/system/user@.service.d/50-telemetry-policy.conf"
@@ -39,7 +39,7 @@ def files(root) -> set[str]:
     return {
         str(p.relative_to(root.path))
         for p in root.path.rglob("*")
-        if p.is_file() and "telemetry-policy/policy.d" not in str(p)
+        if p.is_file() and "telemetry-policy/policy.d" not in str(p) and p.name != ".lock"
     }
 
 
@@ -68,8 +68,8 @@ def test_opt_in_on_a_clean_system_reaches_every_back_end(root):
         FIREFOX, RECOMMENDED, SYSTEM_ENV, USER_MANAGER, SESSION, MANIFEST,
         "var/lib/telemetry-policy/session/go",
         "etc/thunderbird/policies/policies.json",
-        "etc/opt/chrome/policies/recommended/telemetry-policy.json",
-        "etc/opt/edge/policies/recommended/telemetry-policy.json",
+        "etc/opt/chrome/policies/recommended/zz-telemetry-policy.json",
+        "etc/opt/edge/policies/recommended/zz-telemetry-policy.json",
         "etc/netdata/.opt-out-from-anonymous-statistics",
     }  # fmt: skip
     # the default reaches programs: a default the user may change where there is one...
@@ -432,3 +432,172 @@ def test_a_missing_flag_file_is_created_below_the_default_and_taken_back(root):
     preset(root, "opt-out")
     run(root, "apply")
     assert not at(root, NETDATA).exists() and not at(root, "etc/netdata").exists()
+
+
+# --- What a security review of apply found, each reproduced (it must now fail).
+
+
+def _forge(root, **entries):
+    path = at(root, MANIFEST)
+    doc = json.loads(path.read_text())
+    for field, value in entries.items():
+        if isinstance(doc[field], dict):
+            doc[field].update(value)
+        else:
+            doc[field] += value
+    path.write_text(json.dumps(doc))
+
+
+def test_a_forged_manifest_never_reaches_outside_the_root_or_beyond_the_paths_apply_writes(
+    root, tmp_path
+):
+    preset(root, "forced-off")
+    run(root, "apply")
+    outside = tmp_path / "outside"
+    (outside / "emptydir").mkdir(parents=True)
+    (outside / "victim.txt").write_text("precious")
+    (outside / "cfg.json").write_text('{"Other": 1}')
+    policy_file = root.dir("admin") / "policy.d/50-site.toml"
+    key = {"created": True, "targets": [], "keys": [{"key": ["Other"], "value": 1, "before": 2}]}
+    _forge(
+        root,
+        files={
+            "/../../outside/victim.txt": {"sha256": "x"},
+            "/" + str(policy_file.relative_to(root.path)): {"sha256": "x"},
+            "/etc/passwd": {"sha256": "x"},
+        },
+        keys={"/../../outside/cfg.json": key},
+        dirs=["/../../outside/emptydir"],
+    )
+    preset(root, "opt-out")
+    code, _, err = run(root, "apply", "--undo")
+    assert code == 1 and len(err) == 5 and all("which apply never writes" in e for e in err)
+    assert (outside / "victim.txt").read_text() == "precious"
+    assert (outside / "cfg.json").read_text() == '{"Other": 1}'
+    assert (outside / "emptydir").is_dir() and policy_file.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_a_manifest_someone_else_could_write_is_not_trusted(root):
+    preset(root, "forced-off")
+    run(root, "apply")
+    os.chown(at(root, "var/lib/telemetry-policy"), 12345, 12345)
+    code, _, err = run(root, "apply", "--undo")
+    assert code == 1 and "is owned by uid 12345" in err[0] and "takes nothing back" in err[0]
+    assert at(root, MANAGED).exists()
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"keys": {"/etc/vscode/policy.json": "str"}},
+        {"dirs": [1]},
+        {"files": {"/etc/chromium/policies/managed/zz-telemetry-policy.json": {"no": 1}}},
+        {"keys": {"/etc/vscode/policy.json": {"keys": [{"key": [], "value": 1}]}}},
+        {"keys": {"/etc/vscode/policy.json": {"keys": [{"key": [["x"]], "value": 1}]}}},
+        {"keys": {"/etc/vscode/policy.json": {"keys": [{"value": 1}]}}},
+        {"schema": 9},
+    ],
+)
+def test_a_corrupt_manifest_is_one_line_and_stops_apply(root, forged):
+    preset(root, "forced-off")
+    run(root, "apply")
+    doc = json.loads(at(root, MANIFEST).read_text())
+    doc.update(forged)
+    at(root, MANIFEST).write_text(json.dumps(doc))
+    code, _, err = run(root, "apply")
+    assert code == 1 and len(err) == 1 and "not a manifest apply can read" in err[0]
+
+
+def test_a_deeply_nested_manifest_is_one_line(root):
+    preset(root, "forced-off")
+    run(root, "apply")
+    at(root, MANIFEST).write_text("[" * 100_000 + "]" * 100_000)
+    code, _, err = run(root, "apply")
+    assert code == 1 and len(err) == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="setpriv needs root")
+def test_no_user_can_hold_apply_up(root, tmp_path):
+    preset(root, "forced-off")
+    run(root, "apply")
+    lock = at(root, "var/lib/telemetry-policy/.lock")
+    assert oct(lock.stat().st_mode & 0o777) == "0o600" and lock.stat().st_uid == 0
+    probe = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
+         f"exec 3<{lock} 2>/dev/null && echo opened"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert "opened" not in probe.stdout
+
+
+def test_firefox_keeps_the_distributions_policies(root):
+    # Firefox reads /etc/firefox/policies/policies.json *instead of* its distribution's.
+    dist = at(root, "usr/lib/firefox-esr/distribution/policies.json")
+    dist.parent.mkdir(parents=True)
+    shipped = {"policies": {"DisableAppUpdate": True, "BlockAboutConfig": True}}
+    dist.write_text(json.dumps(shipped))
+    preset(root, "opt-in")
+    run(root, "apply")
+    doc = read_json(root, FIREFOX)["policies"]
+    assert doc["DisableAppUpdate"] is True and doc["BlockAboutConfig"] is True
+    assert doc["Preferences"][UPLOAD]["Status"] == "default"
+    preset(root, "opt-out")
+    run(root, "apply")
+    assert not at(root, FIREFOX).exists()  # Firefox reads its distribution's file again
+
+
+def test_chromium_policy_of_ours_sorts_after_an_admins_and_audit_reads_the_last(root):
+    later = at(root, "etc/chromium/policies/managed/zzz-admin.json")
+    later.parent.mkdir(parents=True)
+    earlier = at(root, "etc/chromium/policies/managed/site.json")
+    earlier.write_text('{"MetricsReportingEnabled": true}')
+    preset(root, "forced-off")
+    run(root, "apply")
+    assert sorted(p.name for p in later.parent.iterdir()) == [
+        "site.json",
+        "zz-telemetry-policy.json",
+    ]
+    _, out, _ = run(root, "audit", "--programs", "--json")
+    chromium = next(p for p in json.loads("\n".join(out))["programs"] if p["program"] == "chromium")
+    assert chromium["complies"] is True
+    later.write_text('{"MetricsReportingEnabled": true}')  # sorts after ours: Chromium takes it
+    _, out, _ = run(root, "audit", "--programs", "--json")
+    chromium = next(p for p in json.loads("\n".join(out))["programs"] if p["program"] == "chromium")
+    assert chromium["complies"] is False and "zzz-admin.json" in chromium["now"]["switch"]
+
+
+def test_a_lone_surrogate_in_an_admins_file_is_written_back_as_it_was(root):
+    target = at(root, FIREFOX)
+    target.parent.mkdir(parents=True)
+    target.write_text('{"policies": {"Note": "\\ud800"}}')
+    preset(root, "forced-off")
+    code, _, err = run(root, "apply")
+    assert (code, err) == (0, [])
+    assert json.loads(target.read_text())["policies"]["Note"] == "\ud800"
+    run(root, "apply", "--undo")
+    assert json.loads(target.read_text()) == {"policies": {"Note": "\ud800"}}
+
+
+def test_a_file_apply_wrote_and_someone_changed_is_left_when_taken_back(root):
+    preset(root, "forced-off")
+    run(root, "apply")
+    at(root, POPCON).write_text('PARTICIPATE="no"  # the admin keeps this\n')
+    preset(root, "opt-out")
+    code, out, _ = run(root, "apply")
+    assert code == 0 and at(root, POPCON).exists()
+    assert any("changed since apply wrote it: left as it is" in line for line in out)
+
+
+def test_a_file_that_stood_at_a_path_of_apply_is_kept_and_put_back(root):
+    mine = at(root, MANAGED)
+    mine.parent.mkdir(parents=True)
+    mine.write_text('{"HomepageLocation": "x"}')
+    mine.chmod(0o640)
+    preset(root, "forced-off")
+    run(root, "apply")
+    assert read_json(root, MANAGED) == {"MetricsReportingEnabled": False}
+    assert oct(mine.stat().st_mode & 0o777) == "0o644"  # apply's own file: apply's mode
+    run(root, "apply", "--undo")
+    assert mine.read_text() == '{"HomepageLocation": "x"}'
+    assert oct(mine.stat().st_mode & 0o777) == "0o640"

@@ -147,7 +147,11 @@ def test_set_unset_and_refusal(root):
     assert p.returncode == 1
     assert p.stderr == f"telemetry-policy: on is above the ceiling local for go, set by {path}:4\n"
     p = tp(root, "set", "go", "local")
-    assert (p.returncode, p.stdout) == (0, "go: chose local; mode now local\n")
+    assert (p.returncode, p.stdout) == (
+        0,
+        f"go: chose local in {root.user_store}, within the ceiling under {root.path}; "
+        "mode now local\n",
+    )
     p = tp(root, "set", "--all", "on")
     assert p.returncode == 0
     assert tp(root, "resolve", "demo").stdout == "on\n"

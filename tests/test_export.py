@@ -144,8 +144,8 @@ def test_a_broken_shared_file_is_left_alone(root, tmp_path):
 
 
 def test_chromium_managed_or_recommended_by_whether_the_user_may_change_it(root, tmp_path):
-    managed = tmp_path / "managed/telemetry-policy.json"
-    recommended = tmp_path / "recommended/telemetry-policy.json"
+    managed = tmp_path / "managed/zz-telemetry-policy.json"
+    recommended = tmp_path / "recommended/zz-telemetry-policy.json"
     policy(root, '[policy]\npreset = "forced-off"\n')
     run_cli(root, "export", "--format", "chromium", "--output", str(tmp_path))
     assert json.loads(managed.read_text()) == {"MetricsReportingEnabled": False}
@@ -181,7 +181,9 @@ def test_json_table_lists_every_target_with_its_source(root):
         row["source"].startswith("https://") and row["local_becomes"] for row in rows.values()
     )
     assert rows["chromium"]["writes"] == {
-        "/etc/chromium/policies/managed/telemetry-policy.json": {"MetricsReportingEnabled": False}
+        "/etc/chromium/policies/managed/zz-telemetry-policy.json": {
+            "MetricsReportingEnabled": False
+        }
     }
     assert rows["chromium"]["level"] == "mandatory"
 

@@ -61,7 +61,7 @@ def saved():
 def test_chromium_shows_the_exported_policy(root, saved, preset, shown):
     policies = Path("/etc/chromium/policies")
     for level in ("managed", "recommended"):
-        saved(policies / level / "telemetry-policy.json")
+        saved(policies / level / "zz-telemetry-policy.json")
     root.write("admin", "policy.d/50-test.toml", f'[policy]\npreset = "{preset}"\n')
     export(root, "chromium", policies)
     version, text = chromium_policy_page()

@@ -161,7 +161,7 @@ def test_no_data_from_apply_means_the_hooks_do_nothing(root, tmp_path):
     assert login(root, tmp_path, home) == {} and go_word(home) is None
 
 
-def test_a_fifo_or_link_as_gos_mode_file_is_left_alone(root, tmp_path):
+def test_a_fifo_as_gos_mode_file_is_left_alone_and_a_link_replaced_never_followed(root, tmp_path):
     preset(root, "forced-off")
     home = new_home(tmp_path, "alice")
     go_dir = home / ".config/go/telemetry"
@@ -170,9 +170,10 @@ def test_a_fifo_or_link_as_gos_mode_file_is_left_alone(root, tmp_path):
     assert login(root, tmp_path, home) == ENV_VARS  # no hang (60 s timeout in login())
     assert stat.S_ISFIFO((go_dir / "mode").lstat().st_mode)
     (go_dir / "mode").unlink()
-    (go_dir / "mode").symlink_to(tmp_path / "elsewhere")
+    (go_dir / "mode").symlink_to(tmp_path / "elsewhere")  # Go would follow it
     login(root, tmp_path, home)
-    assert (go_dir / "mode").is_symlink() and not (tmp_path / "elsewhere").exists()
+    assert not (go_dir / "mode").is_symlink() and go_word(home) == "off"
+    assert not (tmp_path / "elsewhere").exists()
 
 
 # --- The real Go toolchain after a login.

@@ -4,11 +4,17 @@ program's own switch, and taken back when the policy relaxes.
 Like ``update-crypto-policies``: regenerate every back-end from the policy,
 compare with what is on disk, and write what differs (``--check`` only
 reports it). What apply wrote is recorded in a manifest,
-``/var/lib/telemetry-policy/manifest.json``: whole files it owns, keys it owns
-inside files shared with the admin (with what the admin had there before),
-and the directories it created. Only what the manifest lists is ever taken
-back, so nothing an admin wrote is lost, unlocked or loosened; ``--undo``
-takes everything back (the packages' removal runs it).
+``/var/lib/telemetry-policy/manifest.json``: whole files it owns (and a copy
+of whatever file stood there before), keys it owns inside files shared with
+the admin (with what the admin had there before), and the directories it
+created. Only what the manifest lists is ever taken back, so nothing an admin
+wrote is lost, unlocked or loosened; ``--undo`` takes everything back (the
+packages' removal runs it).
+
+The manifest is trusted only as far as it could not have been forged: it
+and its directory must be root's (or the caller's, for an image) and
+writable by no one else, and every path in it must be one apply itself can
+write; anything else in it is reported and never touched.
 """
 
 from __future__ import annotations
@@ -18,15 +24,19 @@ import copy
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from .errors import describe
 from .model import Record
-from .safefs import Root, UnsafePath
+from .safefs import MAX_READ, Root, UnsafePath
 from .switches import MANIFEST, STATE_DIR, Desired, OwnedFile, OwnedKey, desired, jsonpolicy
 
-MANIFEST_SCHEMA = 1
+MANIFEST_SCHEMA = 2
+LOCK = f"{STATE_DIR}/.lock"
+SAVED = f"{STATE_DIR}/saved"
 _SYSTEMD = ("/etc/systemd/system.conf.d/", "/etc/systemd/system/")
 
 
@@ -34,7 +44,7 @@ class Change(Record):
     """What apply did (or, with --check, would do) to one path."""
 
     path: str  # as shown on this machine (root prefix included)
-    action: str  # written, updated, removed; would-write, would-update, would-remove
+    action: str  # written, updated, removed, restored; would-write, would-update, would-remove
     targets: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()  # shared files: the keys set or taken back
 
@@ -62,31 +72,122 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_manifest(r: Root) -> dict[str, Any]:
-    """What apply owns under the root; an empty manifest if it never ran."""
-    data = r.read(MANIFEST)
-    if data is None:
-        return {"schema": MANIFEST_SCHEMA, "files": {}, "keys": {}, "dirs": []}
-    try:
-        doc: dict[str, Any] = json.loads(data)
-        if (
-            doc.get("schema") != MANIFEST_SCHEMA
-            or not isinstance(doc.get("files"), dict)
-            or not isinstance(doc.get("keys"), dict)
-            or not isinstance(doc.get("dirs"), list)
-        ):
-            raise ValueError("unexpected content")
-    except (ValueError, AttributeError, UnicodeDecodeError) as e:
+def _label(key: Sequence[str]) -> str:
+    return ".".join(k if k.replace("_", "").isalnum() else json.dumps(k) for k in key)
+
+
+# --- The manifest: trusted only as far as it could not be forged.
+
+
+def _owned_by_root(r: Root, path: str) -> None:
+    """Refuse ``path`` unless root (or, for an image, the caller) owns it and no one
+    else may write it: a user who could write the manifest could make root remove
+    what it names."""
+    st = r.lstat(path)
+    if st is None:
+        return
+    owners = {0, os.geteuid()}
+    if stat.S_ISLNK(st.st_mode) or st.st_uid not in owners or st.st_mode & 0o022:
         raise UnsafePath(
-            r.shown(MANIFEST),
-            f"not a manifest apply can read ({str(e)[:60]})",
-            "move it away and run apply again: without it, apply takes nothing back",
-        ) from None
+            r.shown(path),
+            f"is owned by uid {st.st_uid} (mode {stat.S_IMODE(st.st_mode):04o}): a manifest "
+            "someone else could write is not trusted",
+            "make it root's (chown root, chmod go-w) or move it away; apply takes nothing back",
+        )
+
+
+def _plain(path: object) -> bool:
+    return (
+        isinstance(path, str)
+        and path.startswith("/")
+        and "\0" not in path
+        and len(path) < 4096
+        and all(p not in ("", ".", "..") for p in path[1:].split("/"))
+    )
+
+
+def _check_key_entry(entry: object) -> None:
+    if not isinstance(entry, dict) or "value" not in entry:
+        raise ValueError("a key entry is not an object with a value")
+    key = entry.get("key")
+    if not isinstance(key, list) or not key or not all(isinstance(k, str) for k in key):
+        raise ValueError("a key is not a list of names")
+    made = entry.get("created", [])
+    if not isinstance(made, list) or not all(
+        isinstance(m, list) and m and all(isinstance(k, str) for k in m) for m in made
+    ):
+        raise ValueError("a key's created parents are not lists of names")
+
+
+def _check_manifest(doc: object) -> dict[str, Any]:
+    """The manifest's shape, every field; raises ValueError naming the first problem."""
+    if not isinstance(doc, dict) or doc.get("schema") != MANIFEST_SCHEMA:
+        raise ValueError(f"not schema {MANIFEST_SCHEMA}")
+    files, keys, dirs = doc.get("files"), doc.get("keys"), doc.get("dirs")
+    if not isinstance(files, dict) or not isinstance(keys, dict) or not isinstance(dirs, list):
+        raise ValueError("files, keys and dirs are missing or of the wrong type")
+    for entry in files.values():
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            raise ValueError("a file entry has no sha256")
+        saved = entry.get("saved")
+        if saved is not None and not (
+            isinstance(saved, dict)
+            and all(isinstance(saved.get(k), int) for k in ("mode", "uid", "gid"))
+        ):
+            raise ValueError("a saved file's mode and owner are not numbers")
+    for entry in keys.values():
+        if not isinstance(entry, dict) or not isinstance(entry.get("keys"), list):
+            raise ValueError("a shared file's entry has no list of keys")
+        targets = entry.get("targets", [])
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise ValueError("a shared file's targets are not names")
+        for k in entry["keys"]:
+            _check_key_entry(k)
+        for field in ("original", "seeded"):
+            if field in entry and not isinstance(entry[field], str):
+                raise ValueError(f"a shared file's {field} is not text")
+    if not all(isinstance(d, str) for d in dirs):
+        raise ValueError("a directory is not a path")
     return doc
 
 
-def _label(key: Sequence[str]) -> str:
-    return ".".join(k if k.replace("_", "").isalnum() else json.dumps(k) for k in key)
+def load_manifest(
+    r: Root, allowed: set[str], dirs_allowed: set[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """What apply owns under the root (empty if it never ran), and the entries it
+    refused: a manifest apply cannot read stops it (UnsafePath)."""
+    empty: dict[str, Any] = {"schema": MANIFEST_SCHEMA, "files": {}, "keys": {}, "dirs": []}
+    _owned_by_root(r, STATE_DIR)
+    _owned_by_root(r, MANIFEST)
+    data = r.read(MANIFEST)
+    if data is None:
+        return empty, []
+    try:
+        doc = _check_manifest(json.loads(data))
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise UnsafePath(
+            r.shown(MANIFEST),
+            f"not a manifest apply can read ({str(e)[:80] or type(e).__name__})",
+            "move it away and run apply again: without it, apply takes nothing back",
+        ) from None
+    refused = []
+    for field, ok in (("files", allowed), ("keys", allowed)):
+        for path in list(doc[field]):
+            if not _plain(path) or path not in ok:
+                refused.append(path)
+                del doc[field][path]
+    for path in list(doc["dirs"]):
+        if not _plain(path) or path not in dirs_allowed:
+            refused.append(path)
+            doc["dirs"].remove(path)
+    errors = [
+        f"{r.shown(MANIFEST)}: lists {str(p)[:200]!r}, which apply never writes; left alone"
+        for p in refused
+    ]
+    return doc, errors
+
+
+# --- One run.
 
 
 class _Run:
@@ -98,90 +199,163 @@ class _Run:
         self.changes: list[Change] = []
         self.current: list[str] = []
         self.errors: list[str] = []
+        self.notes: list[str] = []
 
     def note(
         self, path: str, action: str, targets: Sequence[str], keys: Sequence[str] = ()
     ) -> None:
         if self.check:
-            action = "would-" + {"written": "write", "updated": "update"}.get(action, "remove")
+            verb = {"written": "write", "updated": "update", "restored": "restore"}
+            action = "would-" + verb.get(action, "remove")
         self.changes.append(Change(self.r.shown(path), action, tuple(targets), tuple(keys)))
 
-    def file(self, want: OwnedFile) -> bool:
-        """Make ``want`` true; returns whether it is (or would be) in place."""
-        try:
-            if self.r.read(want.path) == want.data:
-                self.current.append(self.r.shown(want.path))
-                return True
-            if not self.check:
-                self.r.write(want.path, want.data, want.mode)
-            self.note(want.path, "written", want.targets)
-            return True
-        except UnsafePath as e:
-            self.errors.append(str(e))
-            return False
+    def file(self, want: OwnedFile, entry: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        """Make ``want`` true; returns its manifest entry (None: not ours after all).
 
-    def take_back(self, path: str, targets: Sequence[str]) -> bool:
-        try:
-            if self.r.lstat(path) is None:
-                return True
+        A file that stood there before and is not apply's is kept in SAVED and
+        put back when apply takes its own file back."""
+        r = self.r
+        data = r.read(want.path)
+        mine: dict[str, Any] = {"sha256": _digest(want.data)}
+        if entry is not None and "saved" in entry:
+            mine["saved"] = entry["saved"]
+        if data == want.data and entry is not None:
+            self.current.append(r.shown(want.path))
+            return mine
+        if data is not None and entry is None:
+            st = r.lstat(want.path)
+            assert st is not None
             if not self.check:
-                self.r.remove(path)
-            self.note(path, "removed", targets)
-            return True
-        except UnsafePath as e:
-            self.errors.append(str(e))
-            return False
+                r.write(SAVED + want.path, data, 0o600, keep=False)
+            mine["saved"] = {"mode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+            self.notes.append(
+                f"{r.shown(want.path)} was not apply's: kept in {r.shown(SAVED + want.path)}, "
+                "and put back when apply takes its own file back"
+            )
+        if not self.check:
+            r.write(want.path, want.data, want.mode, keep=False)
+        self.note(want.path, "written", want.targets)
+        return mine
+
+    def take_back(self, path: str, entry: Mapping[str, Any]) -> None:
+        """Remove a file apply wrote (putting back what stood there before), if it
+        is still what apply wrote; either way apply owns it no more."""
+        r = self.r
+        data = r.read(path)
+        saved = entry.get("saved")
+        if data is not None and _digest(data) != entry["sha256"]:
+            where = f"; the file before it is in {r.shown(SAVED + path)}" if saved else ""
+            self.notes.append(f"{r.shown(path)} changed since apply wrote it: left as it is{where}")
+            return
+        if saved:
+            before = r.read(SAVED + path)
+            if before is not None:
+                if not self.check:
+                    owner = (saved["uid"], saved["gid"])
+                    r.write(path, before, saved["mode"], keep=False, owner=owner)
+                    r.remove(SAVED + path)
+                self.note(path, "restored", ())
+                return
+        if data is not None:
+            if not self.check:
+                r.remove(path)
+            self.note(path, "removed", ())
 
     def shared(
-        self, path: str, wanted: Sequence[OwnedKey], owned: Mapping[str, Any]
+        self,
+        path: str,
+        wanted: Sequence[OwnedKey],
+        owned: Mapping[str, Any],
+        seeds: Sequence[str],
     ) -> Mapping[str, Any] | None:
         """Reconcile the keys apply owns in one shared JSON file; returns the new
-        ownership entry (None: nothing owned), or ``owned`` unchanged on error.
+        ownership entry (None: nothing owned).
 
         The entry keeps the admin's file as it was before apply first changed
         it (``original``): when every key is taken back and the document is
-        again what the admin wrote, those very bytes are put back."""
-        shown = self.r.shown(path)
-        try:
-            data = self.r.read(path)
-            doc = {} if data is None else jsonpolicy.load(data, shown)
-            before = copy.deepcopy(doc)
-            owned_keys = {tuple(e["key"]) for e in owned.get("keys", [])}
-            entries = jsonpolicy.reconcile(doc, wanted, owned.get("keys", []), shown)
-            now_keys = {tuple(e["key"]) for e in entries}
-            keys = tuple(_label(k) for k in sorted(now_keys ^ owned_keys))
-            targets = tuple(sorted({w.target for w in wanted} | set(owned.get("targets", []))))
-            created = bool(owned.get("created", data is None))
-            original = owned.get("original", None if data is None else data.decode())
-            result = jsonpolicy.dump(doc)
-            if (
-                not entries
-                and original is not None
-                and doc == jsonpolicy.load(original.encode(), shown)
-            ):
-                result = original.encode()  # the admin's own bytes, formatting and all
-            if created and not entries and not doc:
-                if data is not None:
-                    if not self.check:
-                        self.r.remove(path)
-                    self.note(path, "removed", targets, keys)
-                return None
-            if doc != before or (data is not None and result != data and not entries):
+        again what the admin wrote, those very bytes are put back. A file
+        apply creates starts from ``seeds``, the first that exists: Firefox
+        reads /etc/firefox/policies/policies.json *instead of* its
+        distribution's policies.json, so that one's policies are carried over."""
+        r, shown = self.r, self.r.shown(path)
+        data = r.read(path)
+        seeded = owned.get("seeded")
+        seed_doc: dict[str, Any] | None = None
+        if data is None and wanted:
+            for seed in seeds:
+                seed_data = _read_resolved(r.root, seed)
+                if seed_data is not None:
+                    seed_doc, seeded = jsonpolicy.load(seed_data, r.shown(seed)), seed
+                    break
+        doc = (
+            seed_doc
+            if seed_doc is not None
+            else ({} if data is None else jsonpolicy.load(data, shown))
+        )
+        before = copy.deepcopy(doc) if data is not None else {}
+        owned_keys = {tuple(e["key"]) for e in owned.get("keys", [])}
+        entries = jsonpolicy.reconcile(doc, wanted, owned.get("keys", []), shown)
+        now_keys = {tuple(e["key"]) for e in entries}
+        keys = tuple(_label(k) for k in sorted(now_keys ^ owned_keys))
+        targets = tuple(sorted({w.target for w in wanted} | set(owned.get("targets", []))))
+        created = bool(owned.get("created", data is None))
+        original = owned.get("original", None if data is None else data.decode())
+        result = jsonpolicy.dump(doc)
+        if (
+            not entries
+            and original is not None
+            and doc == jsonpolicy.load(original.encode(), shown)
+        ):
+            result = original.encode()  # the admin's own bytes, formatting and all
+        if created and not entries and (not doc or _is_seed(r, seeded, doc)):
+            if data is not None:
                 if not self.check:
-                    self.r.write(path, result)
-                self.note(path, "written" if data is None else "updated", targets, keys)
-            elif entries:
-                self.current.append(shown)
-        except UnsafePath as e:
-            self.errors.append(str(e))
-            return owned or None
+                    r.remove(path)
+                self.note(path, "removed", targets, keys)
+            return None
+        if doc != before or (data is not None and result != data and not entries):
+            if not self.check:
+                r.write(path, result)
+            self.note(path, "written" if data is None else "updated", targets, keys)
+        elif entries:
+            self.current.append(shown)
         if not entries:
             return None
-        entry = {"created": created, "targets": sorted({w.target for w in wanted}),
-                 "keys": entries}  # fmt: skip
+        entry: dict[str, Any] = {"created": created, "targets": sorted({w.target for w in wanted}),
+                                 "keys": entries}  # fmt: skip
         if original is not None and not created:
             entry["original"] = original
+        if seeded:
+            entry["seeded"] = seeded
         return entry
+
+
+def _read_resolved(root: str, path: str) -> bytes | None:
+    """A file a program reads (links followed inside the root, as it would), or None."""
+    from .locations import _join, _Unusable, chase
+
+    try:
+        real = _join(root, chase(root, path))
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except (_Unusable, OSError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, MAX_READ)
+    finally:
+        os.close(fd)
+
+
+def _is_seed(r: Root, seeded: str | None, doc: Mapping[str, Any]) -> bool:
+    """Whether ``doc`` is just the distribution's policies apply copied in."""
+    if not seeded:
+        return False
+    data = _read_resolved(r.root, seeded)
+    try:
+        return data is not None and jsonpolicy.load(data, seeded) == doc
+    except UnsafePath:
+        return False
 
 
 def apply(
@@ -200,61 +374,93 @@ def apply(
 
 @contextlib.contextmanager
 def _locked(r: Root, check: bool) -> Iterator[None]:
-    """One apply at a time (a dpkg trigger and the path unit may coincide)."""
+    """One apply at a time (a dpkg trigger and the path unit may coincide). The
+    lock is a file only root may open: no user can hold apply up."""
     if check:
         yield
         return
     import fcntl
 
-    with r.directory(STATE_DIR, create=True) as fd:
-        assert fd is not None
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+    with r.directory(STATE_DIR, create=True) as dfd:
+        assert dfd is not None
+        _owned_by_root(r, STATE_DIR)
+        name = os.path.basename(LOCK)
+        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                     dir_fd=dfd)  # fmt: skip
+        try:
+            os.fchmod(fd, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
 
 def _apply(run: _Run, root: str, environ: Mapping[str, str], now: datetime, undo: bool) -> Outcome:
-    from .catalogue import system_plans
+    from .catalogue import builtin, system_plans
+    from .switches import owned_paths
 
     check = run.check
     r = run.r
-    manifest = load_manifest(r)  # raises UnsafePath: nothing is done without it
     wanted: list[Desired] = []
+    targets = list(builtin())
     if not undo:
         plans, errors = system_plans(root, environ, now)
         run.errors += errors
+        targets = [p.target for p in plans]
         wanted = desired(plans)
-    files: dict[str, str] = {}
+    allowed, dirs_allowed = owned_paths(targets)
+    dirs_allowed |= {SAVED} | {SAVED + d for d in dirs_allowed}  # where earlier files are kept
+    manifest, refused = load_manifest(r, allowed | {w.path for w in wanted}, dirs_allowed)
+    run.errors += refused
+    files: dict[str, Any] = {}
     keys: dict[str, Any] = {}
     wanted_files = {w.path: w for w in wanted if isinstance(w, OwnedFile)}
-    for path, digest in sorted(manifest["files"].items()):
-        if path not in wanted_files and not run.take_back(path, ()):
-            files[path] = digest  # still ours: try again next time
+    seeds = {t.path: t.sources for t in targets if t.kind == "firefox"}
+    for path, entry in sorted(manifest["files"].items()):
+        if path not in wanted_files:
+            _guarded(run, path, lambda p=path, e=entry: run.take_back(p, e), entry, files)
     for path, want in wanted_files.items():
-        if want.flag and path not in manifest["files"] and _present(run, path):
+        old = manifest["files"].get(path)
+        if want.flag and old is None and _present(run, path):
             continue  # another's file already says it (a package's conffile): never ours
-        if run.file(want):
-            files[path] = _digest(want.data)
-        elif path in manifest["files"]:
-            files[path] = manifest["files"][path]
+        _guarded(run, path, lambda w=want, o=old: run.file(w, o), old, files)
     wanted_keys: dict[str, list[OwnedKey]] = {}
     for w in wanted:
         if isinstance(w, OwnedKey):
             wanted_keys.setdefault(w.path, []).append(w)
     for path in sorted(set(manifest["keys"]) | set(wanted_keys)):
-        entry = run.shared(path, wanted_keys.get(path, []), manifest["keys"].get(path, {}))
-        if entry is not None:
-            keys[path] = entry
+        old = manifest["keys"].get(path, {})
+        _guarded(
+            run, path,
+            lambda p=path, o=old: run.shared(p, wanted_keys.get(p, []), o, seeds.get(p, ())),
+            old or None, keys,
+        )  # fmt: skip
     dirs = sorted(set(manifest["dirs"]) | set(r.created), key=len, reverse=True)
     if not check:  # deepest first: a parent may empty once its child is gone
         dirs = [d for d in dirs if not _unused(r, d, files, keys)]
     new = {"schema": MANIFEST_SCHEMA, "files": files, "keys": keys, "dirs": sorted(dirs)}
     _record(run, manifest, new)
-    notes: tuple[str, ...] = ()
     if not check and root == "/" and any(c.path.startswith(_SYSTEMD) for c in run.changes):
-        notes += _daemon_reload()
+        run.notes += _daemon_reload()
     return Outcome(
-        tuple(run.changes), tuple(run.current), tuple(run.errors), r.shown(MANIFEST), notes
-    )
+        tuple(run.changes), tuple(run.current), tuple(run.errors), r.shown(MANIFEST),
+        tuple(run.notes),
+    )  # fmt: skip
+
+
+def _guarded(run: _Run, path: str, step: Any, old: Any, into: dict[str, Any]) -> None:
+    """Run one path's step; whatever goes wrong there, the others still run and
+    what apply owns stays recorded."""
+    try:
+        entry = step()
+    except UnsafePath as e:
+        run.errors.append(str(e))
+        entry = old
+    except Exception as e:
+        run.errors.append(f"{run.r.shown(path)}: {describe(e)}; it was left as it is")
+        entry = old
+    if entry:
+        into[path] = entry
 
 
 def _present(run: _Run, path: str) -> bool:
@@ -268,12 +474,15 @@ def _present(run: _Run, path: str) -> bool:
     return found
 
 
-def _unused(r: Root, directory: str, files: Mapping[str, str], keys: Mapping[str, Any]) -> bool:
+def _unused(r: Root, directory: str, files: Mapping[str, Any], keys: Mapping[str, Any]) -> bool:
     """A directory apply created that nothing of its own needs any more, removed if empty."""
     inside = directory.rstrip("/") + "/"
     if directory == STATE_DIR or any(p.startswith(inside) for p in [*files, *keys]):
         return False
-    return r.rmdir(directory)
+    try:
+        return r.rmdir(directory)
+    except UnsafePath:
+        return False
 
 
 def _record(run: _Run, old: Mapping[str, Any], new: dict[str, Any]) -> None:
@@ -283,25 +492,27 @@ def _record(run: _Run, old: Mapping[str, Any], new: dict[str, Any]) -> None:
     try:
         if not new["files"] and not new["keys"]:
             run.r.remove(MANIFEST)
-            for leftover in sorted({*new["dirs"], STATE_DIR}, key=len, reverse=True):
+            run.r.remove(LOCK)
+            for leftover in sorted({*new["dirs"], SAVED, STATE_DIR}, key=len, reverse=True):
                 run.r.rmdir(leftover)
         else:
-            run.r.write(MANIFEST, (json.dumps(new, indent=2, sort_keys=True) + "\n").encode())
+            text = json.dumps(new, indent=2, sort_keys=True) + "\n"
+            run.r.write(MANIFEST, text.encode(), 0o644, keep=False)
     except UnsafePath as e:
         run.errors.append(str(e))
 
 
-def _daemon_reload() -> tuple[str, ...]:
+def _daemon_reload() -> list[str]:
     """New system services (and user managers) start with the new environment."""
     import subprocess
 
     if not os.path.isdir("/run/systemd/system"):
-        return ()
+        return []
     try:
         subprocess.run(["systemctl", "daemon-reload"], check=True, capture_output=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
-        return (f"systemctl daemon-reload failed ({e}); run it to start services afresh",)
-    return ("systemctl daemon-reload: services started from now on get the new environment",)
+        return [f"systemctl daemon-reload failed ({e}); run it to start services afresh"]
+    return ["systemctl daemon-reload: services started from now on get the new environment"]
 
 
 def summary(outcome: Outcome, check: bool, undo: bool) -> str:

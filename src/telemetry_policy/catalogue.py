@@ -44,7 +44,8 @@ class Target(Record):
     proof: str = ""  # the test that runs the real program, if any
     off_match: str = ".+"  # env, conf: the values the program reads as off (a regex)
     default: str = "on"  # the program's own mode when its switch is not set
-    sources: tuple[str, ...] = ()  # conf: the files the program reads, in order (globs)
+    sources: tuple[str, ...] = ()  # conf: the files it reads, in order (globs); firefox:
+    # the distribution's policies.json it reads when there is none in /etc
     status: str = ""  # how the proof reads the program's own status back
 
 
@@ -93,12 +94,15 @@ def builtin_targets() -> list[Target]:
 
 
 _VARIABLE = r"[A-Za-z_][A-Za-z0-9_]{0,63}"
+# A plugin's variable must name a telemetry switch, never one that changes
+# what programs run, load or print (PATH, LD_PRELOAD, PROMPT_COMMAND, PAGER...).
+_SWITCH_WORDS = re.compile(
+    r"TELEMETRY|ANALYTICS|TRACK|METRICS|STATISTICS|STATS|USAGE|OPT_?OUT|CHECKPOINT|REPORTING"
+)
+_DANGEROUS = re.compile(
+    r"(LD|DYLD|GCONV|MALLOC|GLIBC|BASH|PYTHON|PERL|RUBY|NODE|JAVA|_JAVA|GIT|TELEMETRY_POLICY)_.*"
+)
 _VALUE = r"[A-Za-z0-9._-]{1,64}"  # safe unquoted in sh, environment.d and systemd
-# Variables no plugin may set: they change what programs run or load.
-_RESERVED_WORDS = """PATH LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT BASH_ENV ENV HOME SHELL IFS PS4
-PYTHONPATH PYTHONSTARTUP PYTHONHOME PERL5LIB PERL5OPT RUBYOPT NODE_OPTIONS GCONV_PATH
-TELEMETRY_POLICY_MODE TELEMETRY_POLICY_ROOT"""
-RESERVED = frozenset(_RESERVED_WORDS.split())
 
 
 def valid_plugin_target(t: object, names: set[str], variables: set[str]) -> bool:
@@ -114,7 +118,8 @@ def valid_plugin_target(t: object, names: set[str], variables: set[str]) -> bool
         and t.name not in names
         and (t.app is None or (isinstance(t.app, str) and APP_NAME.fullmatch(t.app) is not None))
         and re.fullmatch(_VARIABLE, t.variable) is not None
-        and t.variable.upper() not in RESERVED
+        and _SWITCH_WORDS.search(t.variable.upper()) is not None
+        and _DANGEROUS.fullmatch(t.variable.upper()) is None
         and t.variable not in variables
         and re.fullmatch(_VALUE, t.off) is not None
         and all(s.isprintable() for s in (t.tool, t.local, t.source))

@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         "decision (no user's choices): env: KEY=VALUE lines (system services, logins "
         "without a choice); sh: the same as export lines; firefox: the policies.json keys; "
         "chromium: the policy object (--output is a policies directory: managed/ or "
-        "recommended/telemetry-policy.json); vscode: the policy.json keys; json: every "
+        "recommended/zz-telemetry-policy.json); vscode: the policy.json keys; json: every "
         "program with its decision and what it is told. --output writes a place apply "
         "does not know; such a file is only ever tightened and is not taken back by apply.",
     )
@@ -258,11 +258,15 @@ def _dump(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=False))
 
 
-def _say(text: object = "", err: bool = False) -> None:
-    """Print ``text``, each of its lines with control characters escaped: a file
-    name or a plugin's message can never print a line of its own."""
-    lines = str(text).split("\n")
-    print("\n".join(one_line(line) for line in lines), file=sys.stderr if err else sys.stdout)
+def _say(line: object = "", err: bool = False) -> None:
+    """Print one line, its control characters escaped: a file name or a plugin's
+    message can never print a line of its own."""
+    print(one_line(str(line)), file=sys.stderr if err else sys.stdout)
+
+
+def _say_lines(text: str) -> None:
+    """Print a text whose lines were escaped one by one (audit, audit --programs)."""
+    print(text)
 
 
 def _target(args: argparse.Namespace, words: int) -> tuple[str | None, list[str]]:
@@ -307,7 +311,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "apply":
         return _apply(args, root, environ, now)
     if args.command in ("session", "sync"):
-        return _session(args, root, environ, now)
+        # a login's answer never comes from what it inherited: only --root moves it
+        return _session(args, args.root or "/", environ, now)
     if args.command == "export":
         return _export(args, root, environ, now)
     if args.command == "audit" and args.programs:
@@ -321,7 +326,7 @@ def _run(args: argparse.Namespace) -> int:
             rows = [f.as_dict() for f in found]
             _dump({"schema": 1, "root": root, "programs": rows, "errors": errors})
         else:
-            _say(programs_text(found))
+            _say_lines(programs_text(found))
         _report(errors)
         return 1 if errors or any(f.installed and f.complies is False for f in found) else 0
     if args.command == "audit":
@@ -332,7 +337,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             _dump(as_json(decisions, root))
         else:
-            _say(as_text(decisions, root))
+            _say_lines(as_text(decisions, root))
         return 1 if any(d.errors for d in decisions) else 0
     # set / unset
     from .api import set_mode
@@ -342,8 +347,13 @@ def _run(args: argparse.Namespace) -> int:
     if mode is not None and mode not in ("off", "local", "on"):
         raise UsageError(f"unknown mode {mode!r}: use off, local or on")
     d = set_mode(app, mode, root=root, environ=environ, now=datetime.now(timezone.utc))
+    from .userstore import store_path
+
     what = app or "all apps"
-    _say(f"{what}: {'chose ' + mode if mode else 'choice removed'}; mode now {d.mode}")
+    where = f" in {store_path(environ)}"
+    if root != "/":  # your own store, checked against the ceiling of that image
+        where += f", within the ceiling under {root}"
+    _say(f"{what}: {'chose ' + mode if mode else 'choice removed'}{where}; mode now {d.mode}")
     return 0
 
 
@@ -402,7 +412,8 @@ def _session(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int
         for line in lines:
             _say(f"# {line}")
     else:
-        _say("\n".join(lines))
+        for line in lines:
+            _say(line)
     _report(errors)
     return 1 if errors or (args.check and changed) else 0
 

@@ -206,8 +206,13 @@ def find(environ: Mapping[str, str], write: bool) -> tuple[list[EntryPoint], lis
     keys = tuple((d, _key(d)) for d in dirs)
     if _memo is not None and _memo[0] == keys:
         return _memo[1], _memo[2]
-    path = cache_path(environ)
-    cache = _read_cache(path) if any(k for _, k in keys) else {}
+    from .errors import PolicyError
+
+    try:
+        path: str | None = cache_path(environ)
+    except PolicyError:
+        path = None  # no home to keep a cache in: only slower
+    cache = _read_cache(path) if path and any(k for _, k in keys) else {}
     fresh: Cache = {}
     found: list[EntryPoint] = []
     for directory, key in keys:
@@ -222,7 +227,7 @@ def find(environ: Mapping[str, str], write: bool) -> tuple[list[EntryPoint], lis
         if writable:
             fresh[directory] = (key, entries)
         found += entries
-    if write and any(cache.get(d) != v for d, v in fresh.items()):
+    if path and write and any(cache.get(d) != v for d, v in fresh.items()):
         _write_cache(path, {**{d: v for d, v in cache.items() if d not in fresh}, **fresh})
     entries, errors = _unique(found)
     _memo = (keys, entries, errors)

@@ -114,6 +114,8 @@ class Root:
         following links; None if it is absent and ``create`` is false.
         Created directories get mode 0755 whatever the umask."""
         parts = [p for p in path.split("/") if p]
+        if not path.startswith("/") or "\0" in path or any(p in (".", "..") for p in parts):
+            raise UnsafePath(self.shown(path), "is not a plain absolute path inside the root")
         try:
             fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as e:
@@ -229,17 +231,25 @@ class Root:
             )
         return data
 
-    def write(self, path: str, data: bytes, mode: int = 0o644) -> None:
-        """Replace ``path`` with ``data`` atomically. An existing file keeps its
-        owner and mode; a new one is created with ``mode``, owned by the caller."""
+    def write(
+        self,
+        path: str,
+        data: bytes,
+        mode: int = 0o644,
+        keep: bool = True,
+        owner: tuple[int, int] | None = None,
+    ) -> None:
+        """Replace ``path`` with ``data`` atomically. With ``keep``, an existing
+        file keeps its owner and mode (a file shared with the admin); otherwise,
+        and for a new file, it gets ``mode`` and ``owner`` (default: the caller)."""
         directory, name = os.path.split(path)
         with self.directory(directory, create=True) as dfd:
             assert dfd is not None
-            owner = None
             try:
                 st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
                 self._regular(path, st)
-                mode, owner = stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid)
+                if keep:
+                    mode, owner = stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid)
             except FileNotFoundError:
                 pass
             except OSError as e:
@@ -446,7 +456,8 @@ def _write_own(path: str, data: bytes, mode: int, dir_mode: int) -> None:
         assert dfd is not None
         try:
             st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-            if not stat.S_ISREG(st.st_mode):
+            # a link is replaced, never followed: the rename swaps the entry itself
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
                 raise UnsafePath(path, f"is {kind_of(st.st_mode)}, not a regular file")
         except FileNotFoundError:
             pass

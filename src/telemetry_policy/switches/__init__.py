@@ -104,3 +104,27 @@ def wants(plan: Plan) -> str:
     if plan.recommended and level in ("both", "default", "user"):
         return "recommended"
     return ""
+
+
+def owned_paths(targets: Sequence[Target]) -> tuple[set[str], set[str]]:
+    """Every file apply may own for ``targets``, and every directory above one.
+
+    A manifest is trusted only for these: an entry naming anything else (a
+    forged ``/../etc/passwd``, or ``/etc/telemetry-policy/...``) is never
+    taken back.
+    """
+    from . import env, gomode, jsonpolicy
+
+    files = {env.SYSTEM_DROPIN, env.USER_MANAGER_DROPIN, env.SESSION_DEFAULT, gomode.SESSION_GO}
+    for t in targets:
+        if t.kind == "chromium":
+            files |= {f"{t.path}/{level}/{jsonpolicy.CHROMIUM_FILE}" for level in jsonpolicy.LEVELS}
+        elif t.kind in ("firefox", "vscode", "conf", "flag"):
+            files.add(t.path)
+    dirs = set()
+    for path in files:
+        parent = path.rsplit("/", 1)[0]
+        while parent:
+            dirs.add(parent)
+            parent = parent.rsplit("/", 1)[0]
+    return files, dirs

@@ -109,7 +109,9 @@ def lower(path: str, decision: Mode, now: datetime, check: bool) -> tuple[str, b
         data = read_own(path, _MAX)
         found = None if data is None else parse(data)
     except UnsafePath as e:
-        raise UnsafePath(path, e.reason, "Go's mode file was left as it is") from None
+        if "symlink" not in e.reason:  # a FIFO, a directory, another user's file
+            raise UnsafePath(path, e.reason, "Go's mode file was left as it is") from None
+        data, found = b"(a symlink)", None  # not Go's file: replaced, not followed
     if data is None:
         current, shown = Mode.LOCAL, "local (Go's default: no mode file)"
     elif found is None:

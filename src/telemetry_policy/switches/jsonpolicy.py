@@ -27,14 +27,21 @@ from ..safefs import Root, UnsafePath
 from . import OwnedFile, OwnedKey, Reading, wants
 
 KINDS = ("firefox", "chromium", "vscode")
-CHROMIUM_FILE = "telemetry-policy.json"
+# Chromium merges every file of a policies directory, and the file last in
+# lexicographic order wins a policy set twice: ours is named to come late.
+CHROMIUM_FILE = "zz-telemetry-policy.json"
+LEVELS = ("managed", "recommended")
 MAX_DEPTH = 32
 UPLOAD_PREF = "datareporting.healthreport.uploadEnabled"
 _LEAVE = "fix it or move it away; it was left as it is"
 
 
 def dump(doc: Any) -> bytes:
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800"): written back as the escape it was
+        return (json.dumps(doc, indent=2) + "\n").encode()
 
 
 def _depth(value: Any) -> int:
@@ -246,22 +253,25 @@ def read(target: Target, root: str) -> Reading:
 
 
 def _read_chromium(target: Target, r: Root) -> Reading:
-    """MetricsReportingEnabled from every *.json Chromium reads; managed wins."""
+    """MetricsReportingEnabled as Chromium merges its files: managed wins over
+    recommended, and within a level the file last in lexicographic order."""
     import os
 
     found: dict[str, tuple[str, bool]] = {}
-    for level in ("managed", "recommended"):
+    for level in LEVELS:
         directory = f"{target.path}/{level}"
-        real = r.shown(directory)
         try:
-            names = sorted(n for n in os.listdir(real) if n.endswith(".json"))
+            names = sorted(os.listdir(r.shown(directory)))
         except OSError:
             continue
-        for name in names:
-            data = r.read(f"{directory}/{name}")
-            doc = {} if data is None else load(data, r.shown(f"{directory}/{name}"))
+        for name in names:  # every file, as Chromium reads them: the last one wins
+            try:
+                data = r.read(f"{directory}/{name}")
+                doc = {} if data is None else load(data, r.shown(f"{directory}/{name}"))
+            except UnsafePath:
+                continue  # Chromium skips a file it cannot read as a JSON object
             value = doc.get("MetricsReportingEnabled")
-            if isinstance(value, bool) and level not in found:
+            if isinstance(value, bool):
                 found[level] = (f"{level}/{name}", value)
     if not found:
         return Reading("no MetricsReportingEnabled policy (its default: asks or on)", Mode.ON)
