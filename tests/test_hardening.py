@@ -14,12 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import install_plugin, run_cli, run_client
+from conftest import PACKAGE_BUILD, install_plugin, run_cli, run_client
 from telemetry_policy import Mode
 from telemetry_policy.testing import FakeRoot
 
 ROOT = os.geteuid() == 0
 AS_ROOT = pytest.mark.skipif(not ROOT, reason="needs root (chown, setpriv)")
+# A package build's tree is readable by its owner alone: another user cannot import it.
+AS_ANOTHER_USER = pytest.mark.skipif(
+    not ROOT or PACKAGE_BUILD, reason="runs the package as another user: root, not a package build"
+)
 OTHER = 12345  # a user who is not the caller
 FORCED_OFF = '[policy]\npreset = "forced-off"\n'
 OPT_OUT = '[policy]\npreset = "opt-out"\n'
@@ -133,7 +137,7 @@ def telemetry_policy_layers(context):
 """
 
 
-@AS_ROOT
+@AS_ANOTHER_USER
 def test_a_users_forged_cache_cannot_drop_a_system_plugin(open_tmp):
     root = FakeRoot(open_tmp / "image")
     root.write("vendor", "policy.toml", OPT_OUT)
@@ -352,8 +356,8 @@ def _write(path: Path, text: str) -> None:
     ],
 )
 def test_an_os_release_that_cannot_be_read_fails_every_when_closed(open_tmp, name, content, mode):
-    if mode == 0o600 and not ROOT:
-        pytest.skip("needs root to read as another user")
+    if mode == 0o600 and (not ROOT or PACKAGE_BUILD):
+        pytest.skip("reads as another user: root, not a package build")
     root = FakeRoot(open_tmp)
     root.write("vendor", "policy.toml", OPT_OUT)
     when = '[when]\ndistro = ["debian"]\n[policy]\npreset = "opt-out"\n'
@@ -376,7 +380,7 @@ def test_an_os_release_that_cannot_be_read_fails_every_when_closed(open_tmp, nam
     assert "its [when] cannot be judged" in p.stderr
 
 
-@AS_ROOT
+@AS_ANOTHER_USER
 def test_no_home_and_no_passwd_entry(open_tmp):
     root = FakeRoot(open_tmp)
     root.write("vendor", "policy.toml", OPT_OUT)
