@@ -22,6 +22,7 @@ SYSTEM_ENV = "etc/systemd/system.conf.d/50-telemetry-policy.conf"
 USER_MANAGER = "etc/systemd/system/user@.service.d/50-telemetry-policy.conf"
 SESSION = "var/lib/telemetry-policy/session/default.env"
 MANIFEST = "var/lib/telemetry-policy/manifest.json"
+SNAPSHOT = "var/cache/telemetry-policy/policy.snapshot"
 UPLOAD = "datareporting.healthreport.uploadEnabled"
 
 
@@ -65,7 +66,7 @@ def test_opt_in_on_a_clean_system_reaches_every_back_end(root):
     code, out, err = run(root, "apply")
     assert (code, err) == (0, [])
     assert files(root) == {
-        FIREFOX, RECOMMENDED, SYSTEM_ENV, USER_MANAGER, SESSION, MANIFEST,
+        FIREFOX, RECOMMENDED, SYSTEM_ENV, USER_MANAGER, SESSION, MANIFEST, SNAPSHOT,
         "var/lib/telemetry-policy/session/go",
         "etc/thunderbird/policies/policies.json",
         "etc/opt/chrome/policies/recommended/zz-telemetry-policy.json",
@@ -89,7 +90,7 @@ def test_a_second_apply_changes_nothing_and_says_so(root):
     run(root, "apply")
     before = {p: os.stat(at(root, p)) for p in files(root)}
     code, out, _ = run(root, "apply")
-    assert code == 0 and out == [f"apply: nothing to change; {len(before) - 1} paths already "
+    assert code == 0 and out == [f"apply: nothing to change; {len(before) - 2} paths already "
                                  "as the policy says"]  # fmt: skip
     after = {p: os.stat(at(root, p)) for p in files(root)}
     assert {p: (s.st_ino, s.st_mtime_ns) for p, s in before.items()} == {
@@ -118,7 +119,7 @@ def test_loosening_takes_back_only_what_apply_wrote(root):
     assert "DisableTelemetry" not in read_json(root, FIREFOX)["policies"]
     preset(root, "opt-out")  # nothing is forbidden or discouraged
     run(root, "apply")
-    assert files(root) == {SESSION, "var/lib/telemetry-policy/session/go", MANIFEST}
+    assert files(root) == {SESSION, "var/lib/telemetry-policy/session/go", MANIFEST, SNAPSHOT}
     assert not at(root, "etc/chromium").exists()  # directories apply made are gone too
 
 

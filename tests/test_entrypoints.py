@@ -217,13 +217,15 @@ def test_entry_points_are_cached_until_a_plugin_is_installed_or_removed(root, tm
     assert start() == ("on", True)
 
 
-def test_cli_and_root_prefixed_resolutions_never_write_the_cache(root, tmp_path):
+def test_the_command_line_never_writes_the_cache_the_library_does_whatever_the_root(root, tmp_path):
     site = tmp_path / "site"
     install_plugin(site, "lower", LOWER)
     audit(root, site)
-    run_client(root, site, CLIENT.replace('root="/"', f"root={str(root.path)!r}"))
-    assert (root.home / ".local/state").exists() is False
     assert not (root.home / ".cache").exists()
+    # the cache is the user's, kept in their home, never under the root prefix
+    run_client(root, site, CLIENT.replace('root="/"', f"root={str(root.path)!r}"))
+    assert list((root.home / ".cache/telemetry-policy").glob("plugins-*"))
+    assert not list(root.path.rglob("plugins-*"))
 
 
 def test_a_plugin_in_the_working_directory_is_never_loaded(root, tmp_path):

@@ -4,7 +4,8 @@ from conftest import NOW
 from telemetry_policy import Choice, Mode, Origin, hookimpl
 from telemetry_policy.decision import decide
 from telemetry_policy.hookspecs import Context
-from telemetry_policy.plugins import BUILTINS, Hooks, make_manager
+from telemetry_policy.plugins import BUILTINS, Hooks, PluginState, make_manager
+from telemetry_policy.sources import CALL_ORDER, DirectHooks
 
 
 def run(root, *plugins, app="demo", app_default=None, **env):
@@ -30,7 +31,17 @@ def run(root, *plugins, app="demo", app_default=None, **env):
 
 def test_builtins_are_ordinary_plugins():
     pm = make_manager()
-    assert [name for name, _ in pm.list_name_plugin()] == [name for name, _ in BUILTINS]
+    assert [name for name, _ in pm.list_name_plugin()] == [name for name, *_ in BUILTINS]
+
+
+def test_without_pluggy_the_built_ins_are_called_as_pluggy_calls_them(root):
+    """sources.DirectHooks (no plugin installed) in pluggy's order, with its audit listing."""
+    pm = make_manager()
+    for hook, names in CALL_ORDER.items():
+        called = [i.plugin_name for i in reversed(getattr(pm.hook, hook).get_hookimpls())]
+        assert called == list(names)
+    state = PluginState([], {}, set(), set(), set(), [], {})
+    assert DirectHooks().infos(state) == Hooks(pm).infos(state)
 
 
 def test_layers_hook_contributes_a_layer(root):

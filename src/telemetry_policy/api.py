@@ -6,28 +6,33 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Mapping
-from datetime import datetime, timezone
 
-from .decision import AppIndex, Decision, decide
-from .errors import PolicyError, RefusedError, UsageError, one_line
-from .hookspecs import Context
-from .model import Choice, Layer, Platform
-from .modes import Mode
-from .plugins import Hooks, PluginState, default_manager
-from .policyfile import APP_NAME
-from .userstore import load_first_on, record_first_on, state_path, store_path, write_choice
+from .decision import Decision, decide
+from .errors import RefusedError, UsageError, one_line
+from .model import Mode, Platform, is_app_name
+from .policymodel import Context
+from .snapshot import ENV_DISABLE, ENV_ROOT, resolve
 
-ENV_ROOT = "TELEMETRY_POLICY_ROOT"
-ENV_DISABLE = "TELEMETRY_POLICY_DISABLE_PLUGINS"
+TYPE_CHECKING = False  # the hot path imports only what a decision needs (DESIGN.md 9)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from .decision import AppIndex
+    from .model import Choice
+    from .plugins import Hooks, Loaded
+    from .policymodel import Layer
+    from .sources import DirectHooks, PluginState
+
+__all__ = ["ENV_DISABLE", "ENV_ROOT", "Inputs", "check_app", "evaluate", "resolve", "set_mode"]
 
 
 def check_app(app: str | None) -> str | None:
-    if app is not None and (not isinstance(app, str) or not APP_NAME.fullmatch(app)):
+    if app is not None and not is_app_name(app):
         raise UsageError(
-            f"invalid app name {app!r}: use 1-64 of a-z 0-9 . _ -, starting with a letter or digit"
+            f"invalid app name {one_line(repr(app))}: use 1-64 of a-z 0-9 . _ -, "
+            "starting with a letter or digit"
         )
     return app
 
@@ -88,26 +93,24 @@ class Inputs:
         record: bool = False,
         user: bool = True,
     ) -> None:
+        from .sources import DirectHooks
+
         self.environ = os.environ if environ is None else environ
-        if now is None:
-            now = datetime.now(timezone.utc)
-        elif now.tzinfo is None or now.utcoffset() is None:
+        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
             raise UsageError("now must be a timezone-aware datetime")
-        self.now = now
         self.root, self.problem = _root(root, self.environ)
-        self.record = record and self.root == "/"
+        self.record = record
         self.user = user
-        self.context = Context(self.root, self.environ, now)
-        self.hooks = hooks = Hooks(default_manager())
+        self.context = Context(self.root, self.environ, now)  # the clock is read if needed
         if self.problem:
             self.layers: list[Layer] = []
             self.errors = [self.problem]
         else:
-            self.layers, self.errors = hooks.layers(self.context, external=False)
-        self.plugins = _external_plugins(hooks, self.layers, self.context, write=self.record)
+            self.layers, self.errors = DirectHooks().layers(self.context)
+        self.hooks, self.plugins = _external_plugins(self.layers, self.context, self.record)
         self.errors += self.plugins.errors
         if not self.problem:
-            more_layers, more = hooks.layers(self.context, external=True)
+            more_layers, more = self.hooks.layers(self.context, external=True)
             self.layers += more_layers
             self.errors += more
 
@@ -120,21 +123,22 @@ class Inputs:
         index: AppIndex | None = None,
     ) -> Decision:
         """The decision for ``app`` (``index``: layers already applied for every app)."""
-        hooks, context, now = self.hooks, self.context, self.now
+        from .userstore import keep_state, load_first_on, state_of
+
+        hooks, context = self.hooks, self.context
         errors = list(self.errors)
         choice: Choice | None = None
         caps: list[Choice] = []
-        first_on = None
         state = None
         if self.user:
             choice, more = hooks.user_choice(app, context)
             caps, even_more = hooks.caps(app, context)
             errors += more + even_more
-            with contextlib.suppress(PolicyError):  # no home: upload waits, the safe side
-                state = state_path(self.environ)
-            first_on = None if state is None else load_first_on(state, app)
+            state = state_of(self.environ)
 
-        def run(errors: list[str]) -> Decision:
+        now = context._now  # None: the clock is read only if needed
+
+        def run(errors: list[str], first_on: datetime | None = None) -> Decision:
             return decide(
                 app,
                 layers=self.layers,
@@ -150,7 +154,14 @@ class Inputs:
                 index=index,
             )
 
+        # The time and the state file matter only to an "on": a client told
+        # "off" or "local" reads neither (and never imports datetime).
         decision = run(errors)
+        first_on = None
+        if decision.mode is Mode.ON:
+            now = context.now  # read once, for every decision of these inputs
+            first_on = load_first_on(state, app)
+            decision = run(errors, first_on)
         if platform and decision.platform is None and not self.problem:
             from .platform import PlatformError
 
@@ -160,34 +171,40 @@ class Inputs:
                 decision = decision._replace(platform=Platform("", ""))
         failed = hooks.decided(decision)
         if failed:  # a failing observer fails closed too
-            decision = run(errors + failed)
+            decision = run(errors + failed, first_on)
         if self.record and state is not None:
-            became_on = decision.mode is Mode.ON and decision.on_since == now and first_on is None
-            if became_on or (decision.mode is not Mode.ON and first_on is not None):
-                # unrecorded means "not yet": upload stays off, never the reverse
-                with contextlib.suppress(PolicyError):
-                    record_first_on(state, app, now if became_on else None)
+            keep_state(state, app, decision, first_on, context.now)
         return decision
 
 
 def _external_plugins(
-    hooks: Hooks, file_layers: list[Layer], context: Context, write: bool
-) -> PluginState:
+    file_layers: list[Layer], context: Context, write: bool
+) -> tuple[Hooks | DirectHooks, PluginState]:
     """Load the installed plugins this resolution may use, and say what became of each.
 
     Plugins ``[plugins] disabled`` lists, or ``TELEMETRY_POLICY_DISABLE_PLUGINS``
     names, are never imported. What an environment-blocked plugin would have
     decided is unknown, and the environment may only lower: so it fails closed.
+    With no plugin to load, the built-in sources are called without pluggy.
     """
     from .decision import judge_when, plugin_lists
-    from .entrypoints import find, load_into
+    from .entrypoints import find
+    from .sources import BUILTIN_NAMES, DirectHooks, PluginState
 
     trusted, disabled = plugin_lists(judge_when(file_layers, context.platform)[0])
     names = {n.strip() for n in context.environ.get(ENV_DISABLE, "").split(",") if n.strip()}
-    builtin = names & hooks.builtin  # disabling these from the environment could only raise
-    blocked = names - disabled - hooks.builtin
+    builtin = names & BUILTIN_NAMES  # disabling these from the environment could only raise
+    blocked = names - disabled - BUILTIN_NAMES
     entries, twice = find(context.environ, write)
-    loaded = load_into(hooks.pm, entries, disabled | blocked)
+    hooks: Hooks | DirectHooks
+    loaded: dict[str, Loaded] = {}
+    if any(e.name not in disabled and e.name not in blocked for e in entries):
+        from .plugins import Hooks, default_manager, load_into
+
+        hooks = Hooks(default_manager())
+        loaded = load_into(hooks.pm, entries, disabled | blocked)
+    else:  # no plugin to load: the built-in sources are called without pluggy
+        hooks = DirectHooks()
     hooks.skip = frozenset(disabled | blocked)
     errors = [
         f"plugin {e.name!r}: blocked by {ENV_DISABLE}; what it would decide is "
@@ -207,34 +224,7 @@ def _external_plugins(
         for n, x in loaded.items()
         if x.untrusted_code
     }
-    return PluginState(entries, loaded, trusted, disabled, blocked, errors, untrusted)
-
-
-def resolve(
-    app: str,
-    *,
-    app_default: Mode | str | None = None,
-    root: str | None = None,
-    environ: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-) -> Decision:
-    """May ``app`` collect, and upload, for this user, now? And why.
-
-    Call it before reading your own telemetry setting::
-
-        d = resolve("mytool", app_default="local")
-        if d.may_collect: ...
-        if d.may_upload: ...
-
-    ``app_default`` is your program's own default; it never exceeds the
-    system ceiling. ``root``, ``environ`` and ``now`` default to ``/``
-    (or ``$TELEMETRY_POLICY_ROOT``), ``os.environ`` and the current time.
-    Problems never raise: they lower the mode and are listed in ``errors``.
-    Only a wrong call (bad app name, naive ``now``) raises UsageError.
-    """
-    if app is None:
-        raise UsageError("app is required; the global decision is `telemetry-policy audit`")
-    return evaluate(app, app_default=app_default, root=root, environ=environ, now=now, record=True)
+    return hooks, PluginState(entries, loaded, trusted, disabled, blocked, errors, untrusted)
 
 
 def set_mode(
@@ -252,8 +242,13 @@ def set_mode(
     A choice for ``go`` is also written to Go's own mode file, which is what
     the Go toolchain reads (and, being Go's own, outranks ``[all]``).
     """
+    from .userstore import store_path, write_choice
+
     environ = os.environ if environ is None else environ
-    now = now or datetime.now(timezone.utc)
+    if now is None:
+        from .clock import current_time
+
+        now = current_time()
     wanted = _mode(mode, "mode")
     system = evaluate(app, root=root, environ=environ, now=now)
     if wanted is not None and wanted > system.ceiling:

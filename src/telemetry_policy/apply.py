@@ -440,6 +440,8 @@ def _apply(run: _Run, root: str, environ: Mapping[str, str], now: datetime, undo
         dirs = [d for d in dirs if not _unused(r, d, files, keys)]
     new = {"schema": MANIFEST_SCHEMA, "files": files, "keys": keys, "dirs": sorted(dirs)}
     _record(run, manifest, new)
+    if not check:
+        _snapshot(run, root, undo)
     if not check and root == "/" and any(c.path.startswith(_SYSTEMD) for c in run.changes):
         run.notes += _daemon_reload()
     return Outcome(
@@ -500,6 +502,31 @@ def _record(run: _Run, old: Mapping[str, Any], new: dict[str, Any]) -> None:
             run.r.write(MANIFEST, text.encode(), 0o644, keep=False)
     except UnsafePath as e:
         run.errors.append(str(e))
+
+
+def _snapshot(run: _Run, root: str, undo: bool) -> None:
+    """Write the parse snapshot (``snapshot``) when it changed; ``undo`` removes it.
+
+    A cache, not a back-end: not in the manifest, never a change, not checked
+    by --check (a stale one only costs a client the time to parse)."""
+    from . import snapshot
+    from .snapshot_build import build
+
+    r = run.r
+    try:
+        if undo:
+            r.remove(snapshot.PATH)
+            r.rmdir(os.path.dirname(snapshot.PATH))
+            return
+        data = build(root)
+        try:
+            same = r.read(snapshot.PATH, 16 * MAX_READ) == data
+        except UnsafePath:
+            same = False  # not a regular file of its own: replaced (never followed)
+        if not same:
+            r.write(snapshot.PATH, data, 0o644, keep=False)
+    except UnsafePath as e:
+        run.errors.append(f"{e}; clients parse the policy files themselves (only slower)")
 
 
 def _daemon_reload() -> list[str]:

@@ -14,7 +14,8 @@ from .api import Inputs, evaluate
 from .decision import AppIndex, Decision
 from .errors import one_line
 from .locations import search_paths
-from .model import Layer, Trace, Value
+from .model import Value
+from .policymodel import Layer, Trace
 
 
 def apps_named(decision: Decision) -> list[str]:

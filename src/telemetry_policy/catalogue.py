@@ -16,8 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from .hookspecs import hookimpl
-from .model import Record
-from .modes import Mode
+from .model import Mode, Record
 
 KINDS = ("env", "firefox", "chromium", "vscode", "conf", "flag", "go")
 LOCAL_UPLOADS = (
@@ -231,8 +230,7 @@ def system_plans(
     """Every target (built-in and from trusted plugins) with the system's decision."""
     from .api import evaluate
     from .audit import apps_named
-    from .entrypoints import trust_of
-    from .plugins import Hooks, default_manager
+    from .plugins import Hooks, default_manager, trust_of
 
     first = evaluate(None, root=root, environ=environ, now=now, user=False)  # loads plugins
     targets, errors = collect_targets(Hooks(default_manager()), trust_of)

@@ -434,7 +434,8 @@ def _export(args: argparse.Namespace, root: str, environ: Any, now: Any) -> int:
 
 
 def _validate(files: Sequence[str], as_json: bool) -> int:
-    from .policyfile import MAX_SIZE, parse_policy
+    from .locations import MAX_SIZE
+    from .policyfile import parse_policy
 
     results = []
     for path in files:

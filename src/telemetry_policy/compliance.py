@@ -19,8 +19,7 @@ from typing import Any
 
 from .catalogue import Plan, Target
 from .errors import one_line
-from .model import Record
-from .modes import Mode
+from .model import Mode, Record
 from .switches import Reading, read
 
 

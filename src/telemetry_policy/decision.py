@@ -7,115 +7,32 @@ plain values. The steps are DESIGN.md section 5, in that order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
-from typing import Any
-
 from .errors import one_line
-from .model import Choice, Layer, Origin, Platform, Record, Setting, Trace, Value
-from .modes import Mode
+from .model import (
+    BUILT_IN,
+    DEFAULT_UPLOAD_DELAY_DAYS,
+    JSON_SCHEMA,
+    Decision,
+    Mode,
+    Origin,
+    Platform,
+    PluginInfo,
+    _plus_days,
+)
+from .policymodel import Trace
 
-JSON_SCHEMA = 1
-DEFAULT_UPLOAD_DELAY_DAYS = 7
-BUILT_IN = Origin("built-in", "built-in default")
+__all__ = ["JSON_SCHEMA", "AppIndex", "Decision", "PluginInfo", "decide", "judge_when"]
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from datetime import datetime
+    from typing import Any
 
-class PluginInfo(Record):
-    name: str
-    kind: str  # built-in or external
-    hooks: tuple[str, ...]
-    status: str = "loaded"  # loaded, disabled, blocked, error
-    distribution: str = ""
-    version: str = ""
-    trusted: bool = False  # may raise values, not only lower them
-    note: str = ""  # why it is not loaded or not trusted
+    from .model import Choice, Value
+    from .policymodel import Layer, Setting
 
-
-class Decision(Record):
-    """What an app may do, and why. ``app`` is None for the global decision."""
-
-    app: str | None
-    mode: Mode
-    default: Mode
-    ceiling: Mode
-    upload_delay_days: int
-    may_upload: bool
-    locked: bool
-    choice: Choice | None
-    on_since: datetime | None
-    errors: tuple[str, ...]
-    layers: tuple[Layer, ...]
-    trace: tuple[Trace, ...]
-    platform: Platform | None = None
-    plugins: tuple[PluginInfo, ...] = ()
-
-    @property
-    def may_collect(self) -> bool:
-        return self.mode >= Mode.LOCAL
-
-    @property
-    def upload_from(self) -> datetime | None:
-        if self.mode is not Mode.ON or self.on_since is None:
-            return None
-        return _plus_days(self.on_since, self.upload_delay_days)
-
-    def origin_of(self, key: str) -> Origin:
-        return next(t.origin for t in self.trace if t.key == key)
-
-    def explain(self) -> str:
-        """A few lines a person reads: the decision and where each value came from."""
-        name = self.app or "(all apps)"
-        lines = [f"{name}: mode {self.mode}" + ("" if self.may_collect else " (collect nothing)")]
-        for t in self.trace:
-            line = f"  {t.key} = {t.value}  from {t.origin}"
-            if t.overrode:
-                line += "  (overrode " + ", ".join(f"{v} from {o}" for v, o in t.overrode) + ")"
-            if t.note:
-                line += f"  [{t.note}]"
-            lines.append(line)
-        if self.mode is Mode.ON:
-            when = self.upload_from
-            lines.append(
-                f"  may upload: {'yes' if self.may_upload else 'not yet'}"
-                + (f" (from {when:%Y-%m-%d %H:%M %Z})" if when and not self.may_upload else "")
-            )
-        if self.locked:
-            lines.append("  locked: the system ceiling is off; no user choice can enable telemetry")
-        lines.extend(f"  error: {e}" for e in self.errors)
-        return "\n".join(one_line(line) for line in lines)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The stable JSON form (``schema`` 1) of ``resolve --json``."""
-        return {
-            "schema": JSON_SCHEMA,
-            "app": self.app,
-            "mode": str(self.mode),
-            "default": str(self.default),
-            "ceiling": str(self.ceiling),
-            "upload_delay_days": self.upload_delay_days,
-            "may_collect": self.may_collect,
-            "may_upload": self.may_upload,
-            "locked": self.locked,
-            "choice": None
-            if self.choice is None
-            else {"mode": str(self.choice.mode), "origin": str(self.choice.origin)},
-            "on_since": _iso(self.on_since),
-            "upload_from": _iso(self.upload_from),
-            "errors": list(self.errors),
-        }
-
-
-def _plus_days(when: datetime, days: int) -> datetime | None:
-    """``when`` plus ``days``, or None past the calendar's end (a date like 9999-12-31
-    in a store: upload then waits for ever, which is the safe side)."""
-    try:
-        return when + timedelta(days=days)
-    except OverflowError:
-        return None
-
-
-def _iso(when: datetime | None) -> str | None:
-    return None if when is None else when.isoformat()
+    _Entry = tuple[tuple[int, int], Setting]  # (layer position, 0 global / 1 app), setting
 
 
 class _Values:
@@ -203,7 +120,7 @@ def decide(
     layers: Sequence[Layer],
     choice: Choice | None,
     caps: Sequence[Choice],
-    now: datetime,
+    now: datetime | None,
     app_default: Mode | None = None,
     first_on: datetime | None = None,
     platform: Callable[[], Platform] | None = None,
@@ -220,6 +137,7 @@ def decide(
     plugins whose code may not be trusted (and why), even if a file trusts them.
     ``index``: the layers already judged and applied for every app at once
     (audit); each value then lists only the value it directly overrode.
+    ``now`` None: the clock is read only if the mode is ``on``.
     """
     problems = list(errors)
     # 1. Start.
@@ -232,9 +150,26 @@ def decide(
         return _finish(app, values, problems + index.problems, index.layers, index.platform,
                        choice, caps, now, first_on, plugins)  # fmt: skip
     # 2. System layers in order, [when] first; [plugins] merged from applied files.
+    final, more, seen_platform = apply_layers(app, values, layers, platform, untrusted_code)
+    return _finish(app, values, problems + more, final, seen_platform, choice, caps, now,
+                   first_on, plugins)  # fmt: skip
+
+
+def apply_layers(
+    app: str | None,
+    values: _Values,
+    layers: Sequence[Layer],
+    platform: Callable[[], Platform] | None,
+    untrusted_code: Mapping[str, str] = {},
+) -> tuple[list[Layer], list[str], Platform | None]:
+    """Step 2: set ``values`` as the layers leave them for ``app``.
+
+    Returns the layers with what became of each, the problems of those that
+    failed, and the platform if a ``[when]`` needed it."""
     judged, seen_platform = judge_when(layers, platform)
     trusted, disabled = plugin_lists(judged)
     final: list[Layer] = []
+    problems: list[str] = []
     for layer in judged:
         if layer.tier == "plugin" and layer.status == "applied" and layer.origin.source in disabled:
             layer = layer._replace(status="disabled", reason="listed in [plugins] disabled")
@@ -263,9 +198,7 @@ def decide(
                     status="restricted", reason=f"{why_not}; dropped: " + ", ".join(dropped)
                 )
         final.append(layer)
-    return _finish(
-        app, values, problems, final, seen_platform, choice, caps, now, first_on, plugins
-    )
+    return final, problems, seen_platform
 
 
 def _finish(
@@ -276,7 +209,7 @@ def _finish(
     seen_platform: Platform | None,
     choice: Choice | None,
     caps: Sequence[Choice],
-    now: datetime,
+    now: datetime | None,
     first_on: datetime | None,
     plugins: Sequence[PluginInfo],
 ) -> Decision:
@@ -317,13 +250,18 @@ def _finish(
     # 7. Upload waits upload_delay_days after the mode became on.
     delay = int(values.get("upload_delay_days"))
     on_since = None
+    may_upload = False
     if mode is Mode.ON:
+        if now is None:  # only an "on" needs the time
+            from .clock import current_time
+
+            now = current_time()
         if choice is not None and choice.mode is Mode.ON and choice.since is not None:
             on_since = choice.since
         else:
             on_since = first_on or now
-    upload_from = None if on_since is None else _plus_days(on_since, delay)
-    may_upload = upload_from is not None and now >= upload_from
+        upload_from = _plus_days(on_since, delay)
+        may_upload = upload_from is not None and now >= upload_from
     trace = tuple(values.trace(k) for k in ("default", "ceiling", "upload_delay_days"))
     trace += (Trace("mode", mode, mode_origin, tuple(trail), note),)
     return Decision(
@@ -365,9 +303,8 @@ class AppIndex:
             layer.tier == "plugin" and layer.status in ("applied", "restricted")
             for layer in self.layers
         )
-        Entry = tuple[tuple[int, int], Setting]
-        self.global_: dict[str, list[Entry]] = {}
-        self.apps: dict[str, dict[str, list[Entry]]] = {}
+        self.global_: dict[str, list[_Entry]] = {}
+        self.apps: dict[str, dict[str, list[_Entry]]] = {}
         for i, layer in enumerate(self.layers):
             if layer.status != "applied" or layer.policy is None:
                 continue
@@ -389,3 +326,54 @@ class AppIndex:
             if latest:
                 values.set(key, latest[-1][1].value, latest[-1][1].origin)
                 values.overrode[key] = values.overrode[key][-1:]  # only the one it overrode
+
+
+# --- How a decision is shown (``Decision.explain`` and ``as_dict``).
+
+
+def explanation(self: Decision) -> str:
+    """A few lines a person reads: the decision and where each value came from."""
+    name = self.app or "(all apps)"
+    lines = [f"{name}: mode {self.mode}" + ("" if self.may_collect else " (collect nothing)")]
+    for t in self.trace:
+        line = f"  {t.key} = {t.value}  from {t.origin}"
+        if t.overrode:
+            line += "  (overrode " + ", ".join(f"{v} from {o}" for v, o in t.overrode) + ")"
+        if t.note:
+            line += f"  [{t.note}]"
+        lines.append(line)
+    if self.mode is Mode.ON:
+        when = self.upload_from
+        lines.append(
+            f"  may upload: {'yes' if self.may_upload else 'not yet'}"
+            + (f" (from {when:%Y-%m-%d %H:%M %Z})" if when and not self.may_upload else "")
+        )
+    if self.locked:
+        lines.append("  locked: the system ceiling is off; no user choice can enable telemetry")
+    lines.extend(f"  error: {e}" for e in self.errors)
+    return "\n".join(one_line(line) for line in lines)
+
+
+def as_json(self: Decision) -> dict[str, Any]:
+    """The stable JSON form (``schema`` 1) of ``resolve --json``."""
+    return {
+        "schema": JSON_SCHEMA,
+        "app": self.app,
+        "mode": str(self.mode),
+        "default": str(self.default),
+        "ceiling": str(self.ceiling),
+        "upload_delay_days": self.upload_delay_days,
+        "may_collect": self.may_collect,
+        "may_upload": self.may_upload,
+        "locked": self.locked,
+        "choice": None
+        if self.choice is None
+        else {"mode": str(self.choice.mode), "origin": str(self.choice.origin)},
+        "on_since": _iso(self.on_since),
+        "upload_from": _iso(self.upload_from),
+        "errors": list(self.errors),
+    }
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat()

@@ -13,7 +13,7 @@ A cache may cost time, never change the answer:
   is no more than installing or removing a package there. Directories the
   caller cannot write (the system's site-packages) are read afresh;
 - a cache is read only if the caller owns it, never through a link, and never
-  blocks (``safefs.read_own``): root never reads a user's cache;
+  blocks (``ownfiles.read_own``): root never reads a user's cache;
 - the working directory and the running script's directory (``python -c``,
   ``-m`` and ``python script.py`` put one first on ``sys.path``) are never a
   source of plugins, and are not part of any key.
@@ -26,14 +26,15 @@ system finds for its module, never by what the module says about itself.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import sys
-from collections.abc import Mapping, Set
-from typing import Any
 
 from .model import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 GROUP = "telemetry_policy"
 _CACHE_FORMAT = "telemetry-policy plugins 2"
@@ -146,12 +147,18 @@ def _key(directory: str) -> str | None:
     return f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}"
 
 
+def _fnv1a(data: bytes) -> int:
+    """A 32-bit FNV-1a hash: a name per interpreter, without importing zlib."""
+    h = 0x811C9DC5
+    for byte in data:
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
 def cache_path(environ: Mapping[str, str]) -> str:
-    import zlib
+    from .ownfiles import xdg_dir
 
-    from .userstore import xdg_dir  # only when plugins are looked up
-
-    prefix = zlib.crc32(f"{sys.prefix}\0{sys.executable}".encode())
+    prefix = _fnv1a(f"{sys.prefix}\0{sys.executable}".encode())
     return os.path.join(xdg_dir(environ, "XDG_CACHE_HOME", ".cache"), f"plugins-{prefix:08x}")
 
 
@@ -159,7 +166,7 @@ Cache = dict[str, tuple[str, list[EntryPoint]]]  # directory: (key, entry points
 
 
 def _read_cache(path: str) -> Cache:
-    from .safefs import UnsafePath, read_own
+    from .ownfiles import UnsafePath, read_own
 
     try:
         data = read_own(path)
@@ -181,15 +188,18 @@ def _read_cache(path: str) -> Cache:
 
 
 def _write_cache(path: str, cache: Cache) -> None:
-    from .safefs import UnsafePath, write_own
+    from .ownfiles import UnsafePath
+    from .safefs import write_own
 
     body = [_CACHE_FORMAT]
     for directory in sorted(cache):
         key, entries = cache[directory]
         body.append(f"D\t{directory}\t{key}")
         body += ["\t".join(("E", *e._values())) for e in entries]
-    with contextlib.suppress(UnsafePath):  # a cache that cannot be written is only slower
+    try:
         write_own(path, "\n".join(body).encode(), 0o600)
+    except UnsafePath:
+        pass  # a cache that cannot be written is only slower
 
 
 _memo: tuple[tuple[tuple[str, str | None], ...], list[EntryPoint], list[str]] | None = None
@@ -206,7 +216,7 @@ def find(environ: Mapping[str, str], write: bool) -> tuple[list[EntryPoint], lis
     keys = tuple((d, _key(d)) for d in dirs)
     if _memo is not None and _memo[0] == keys:
         return _memo[1], _memo[2]
-    from .errors import PolicyError
+    from .model import PolicyError
 
     try:
         path: str | None = cache_path(environ)
@@ -250,100 +260,3 @@ def _unique(found: list[EntryPoint]) -> tuple[list[EntryPoint], list[str]]:
         else:
             entries.append(same[0])
     return entries, errors
-
-
-def _spec_origin(module: str) -> tuple[str | None, str | None]:
-    """(origin, cached) of the files the import system would load for ``module``,
-    found without consulting sys.modules or anything the module says about itself."""
-    from importlib.machinery import PathFinder
-
-    parts = module.split(".")
-    paths: list[str] | None = search_path()
-    spec = None
-    for i in range(len(parts)):
-        spec = PathFinder.find_spec(".".join(parts[: i + 1]), paths)
-        if spec is None:
-            return None, None
-        paths = list(spec.submodule_search_locations or [])
-    return (spec.origin, spec.cached) if spec is not None else (None, None)
-
-
-def code_trust(module: str) -> str:
-    """Why the code of ``module`` may not be trusted, or '' if it may.
-
-    Trust needs the file the import system loads (and its bytecode, and their
-    directories) to be owned by root and writable by no one else, as a system
-    package's are: a plugin a user installed in their own site directory can
-    never be trusted, whatever its name or its ``__file__``.
-    """
-    origin, cached = _spec_origin(module)
-    if not origin or not os.path.isabs(origin):
-        return f"its module {module!r} has no file to check"
-    checks = [origin, os.path.dirname(origin)]
-    if cached and os.path.exists(cached):
-        checks += [cached, os.path.dirname(cached)]
-    for what in checks:
-        try:
-            st = os.stat(what)
-        except OSError as e:
-            return f"cannot check {what}: {e.strerror}"
-        if st.st_uid != 0:
-            return f"{what} is owned by uid {st.st_uid}, not root"
-        if st.st_mode & 0o022:
-            return f"{what} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
-    return ""
-
-
-def load(entry: EntryPoint) -> object:
-    """Import the object an entry point names. Raises whatever the import raises."""
-    import importlib
-
-    module_name, _, attribute = entry.value.partition(":")
-    obj: object = importlib.import_module(module_name.strip())
-    for part in attribute.split("[")[0].strip().split("."):
-        if part:
-            obj = getattr(obj, part)
-    return obj
-
-
-class Loaded(Record):
-    """What became of one entry point in this process."""
-
-    entry: EntryPoint
-    error: str = ""  # why it could not be loaded
-    untrusted_code: str = ""  # why its code may not be trusted ('' if it may)
-
-
-_loaded: dict[str, Loaded] = {}  # per process: a plugin is imported once
-
-
-def trust_of(name: str) -> str:
-    """Why the installed plugin ``name`` may not be trusted ('' if it may)."""
-    loaded = _loaded.get(name)
-    if loaded is None:
-        return "it was not loaded from an installed entry point"
-    return loaded.error or loaded.untrusted_code
-
-
-def load_into(pm: Any, entries: list[EntryPoint], blocked: Set[str]) -> dict[str, Loaded]:
-    """Register the plugins of ``entries`` not ``blocked`` (never imported) with ``pm``."""
-    for entry in entries:
-        if entry.name in blocked or entry.name in _loaded:
-            continue
-        if pm.get_plugin(entry.name) is not None:  # a built-in's name
-            _loaded[entry.name] = Loaded(
-                entry,
-                f"the name {entry.name!r} is taken by a built-in source; rename the entry point",
-            )
-            continue
-        module = entry.value.partition(":")[0].strip()
-        try:
-            why = code_trust(module)  # judged before the module's own code runs
-            plugin = load(entry)
-            pm.register(plugin, name=entry.name)
-            _loaded[entry.name] = Loaded(entry, "", why)
-        except BaseException as e:  # an import that fails is the plugin's failure, not ours
-            from .errors import describe
-
-            _loaded[entry.name] = Loaded(entry, f"cannot load {entry.value}: {describe(e)}")
-    return {e.name: _loaded[e.name] for e in entries if e.name in _loaded}

@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+from .model import PolicyError  # the base, where a client's start finds it
+
+__all__ = [
+    "PluginError",
+    "PolicyError",
+    "PolicyFileError",
+    "RefusedError",
+    "UsageError",
+    "UserStoreError",
+    "describe",
+    "one_line",
+    "safe_repr",
+]
+
 
 def one_line(text: str) -> str:
     """``text`` with every control character escaped: one line, nothing forged.
@@ -32,10 +46,6 @@ def describe(error: BaseException) -> str:
         message = "(its message cannot be shown)"
     name = type(error).__name__
     return one_line(f"{name}: {message}"[:300] if message else name)
-
-
-class PolicyError(Exception):
-    """Base of every error telemetry-policy raises or reports."""
 
 
 class PolicyFileError(PolicyError):

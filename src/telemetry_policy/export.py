@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .catalogue import Plan, Target
-from .modes import Mode
+from .model import Mode
 from .safefs import Root, UnsafePath
 from .switches import OwnedFile, comment, env, jsonpolicy, wants
 

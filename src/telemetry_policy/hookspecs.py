@@ -13,40 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from .model import Platform
+from .policymodel import Context
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from .decision import Decision
     from .model import Choice
+
+__all__ = ["PROJECT", "Context", "hookimpl", "hookspec"]
 
 PROJECT = "telemetry_policy"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
-
-
-class Context:
-    """The edges of one resolution: root prefix, environment and clock.
-
-    ``platform()`` reads the root's os-release the first time it is asked,
-    so resolutions without ``[when]`` never read os-release. Raises
-    PlatformError when it cannot be read.
-    """
-
-    def __init__(self, root: str, environ: Mapping[str, str], now: datetime) -> None:
-        self.root = root
-        self.environ = environ
-        self.now = now
-        self.cache: dict[str, Any] = {}  # per-resolution memo for plugins
-        self._platform: Platform | None = None
-
-    def platform(self) -> Platform:
-        if self._platform is None:
-            from .platform import detect
-
-            self._platform = detect(self.root)
-        return self._platform
 
 
 @hookspec

@@ -7,14 +7,19 @@ else named ``*.toml`` is invalid and fails closed, and nothing here can block.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
 
 from .model import Record
-from .policyfile import MAX_SIZE, TOO_LARGE
-from .safefs import kind_of
+from .ownfiles import kind_of
+from .snapshot import LINK, LIST, OWNER, READ, TRUST, TYPE
+
+MAX_SIZE = 1024 * 1024
+TOO_LARGE = (
+    f"file is larger than {MAX_SIZE // 1024} KiB; a policy file is a few lines of TOML: "
+    "check what was written there"
+)
 
 #: The one statement of precedence: (tier, directory), lowest first.
 DIRECTORIES: tuple[tuple[str, str], ...] = (
@@ -30,6 +35,18 @@ _DANGLING = "(dangling symlink); remove the link or fix its target"
 _OPEN_FLAGS = (
     os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
 )
+
+
+# While ``snapshot_build.build`` compiles: every path discovery looks at, and how
+# (what a change to it could change). TYPE: what kind of file it is; OWNER:
+# its owner; TRUST: owner and mode; LINK and READ: the link or file itself,
+# not followed; LIST: the directory's entries.
+recording: dict[tuple[str, str], None] | None = None
+
+
+def _note(path: str, how: str) -> None:
+    if recording is not None:
+        recording[(path, how)] = None
 
 
 class Candidate(Record):
@@ -77,6 +94,7 @@ def chase(root: str, path: str) -> str:
                 done.pop()
             continue
         here = _join(root, "/".join([*done, part]))
+        _note(here, TYPE)
         try:
             st = os.lstat(here)
         except FileNotFoundError:
@@ -97,6 +115,7 @@ def chase(root: str, path: str) -> str:
                 "invalid",
                 f"too many levels of symlinks at {here} (a loop?); fix or remove the link",
             )
+        _note(here, LINK)
         target = os.readlink(here)
         if target.startswith("/"):
             done = []
@@ -119,8 +138,11 @@ def _chase_link(root: str, target: str) -> str:
 def _trusted_owners(root: str) -> frozenset[int]:
     owners = {0, os.getuid()}
     if root != "/":
-        with contextlib.suppress(OSError):
+        _note(root, OWNER)
+        try:
             owners.add(os.stat(root).st_uid)
+        except OSError:
+            pass
     return frozenset(owners)
 
 
@@ -150,6 +172,7 @@ def _check_trust(what: str, st: os.stat_result, owners: frozenset[int]) -> None:
 def _trusted_dir(directory: str, owners: frozenset[int], dirs: dict[str, str]) -> None:
     """Refuse a directory others may write (memoised in ``dirs``). Raises _Unusable."""
     if directory not in dirs:
+        _note(directory, TRUST)
         try:
             _check_trust(f"directory {directory}", os.stat(directory), owners)
             dirs[directory] = ""
@@ -177,22 +200,26 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
     _trusted_dir(holder, owners, dirs)
     if os.path.basename(holder) == DROPINS:
         _trusted_dir(os.path.dirname(holder), owners, dirs)
+    _note(entry, TYPE)
     try:
         st = os.lstat(entry)
         real = entry
         if stat.S_ISLNK(st.st_mode):
+            _note(entry, LINK)
             text = os.readlink(entry)
             if text == "/dev/null":  # judged by the link text, also under --root
                 return None
             if not text.startswith("/"):
                 text = os.path.join(os.path.dirname(inside), text)
             real = _join(root, _chase_link(root, text))
+            _note(real, TYPE)
             st = os.lstat(real)
     except OSError as e:
         raise _Unusable("invalid", f"cannot read: {e.strerror}") from None
     kind = kind_of(st.st_mode)
     if kind:  # refuse before opening: opening a device can have effects
         raise _Unusable("invalid", _NOT_REGULAR.format(kind))
+    _note(real, READ)
     try:
         fd = os.open(real, _OPEN_FLAGS)
     except OSError as e:
@@ -230,6 +257,7 @@ def _directory(root: str, inside: str) -> tuple[str | None, str]:
         real = chase(root, inside)
     except _Unusable as e:
         return None, "" if e.missing else e.reason
+    _note(_join(root, real), TYPE)
     if not os.path.isdir(_join(root, real)):
         return None, f"{_join(root, inside)} is not a directory"
     return real, ""
@@ -277,7 +305,7 @@ def discover(root: str = "/") -> list[Candidate]:
     winner: Candidate | None = None
     for tier, directory, real in tiers:
         shown = _join(root, f"{directory}/{MAIN}")
-        if not os.path.lexists(_join(root, f"{real}/{MAIN}")):
+        if _absent(_join(root, f"{real}/{MAIN}")):
             continue
         if winner is None:
             winner = _judge(root, tier, shown, f"{real}/{MAIN}", True, owners, dirs)
@@ -293,6 +321,7 @@ def discover(root: str = "/") -> list[Candidate]:
             found.append(Candidate(shown_dir, DROPINS, tier, False, "invalid", problem))
         if dropins is None:
             continue
+        _note(_join(root, dropins), LIST)
         try:
             names = sorted(os.listdir(_join(root, dropins)))
         except OSError as e:
@@ -315,6 +344,19 @@ def discover(root: str = "/") -> list[Candidate]:
     for name in sorted(by_name):
         found.extend(by_name[name])
     return found
+
+
+def _absent(path: str) -> bool:
+    """Is nothing at ``path``? A path that cannot be checked (permissions) is
+    not absent: it is judged, and fails closed, never silently skipped."""
+    _note(path, TYPE)
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _lost(path: str, name: str, tier: str, main: bool, winner: Candidate) -> Candidate:

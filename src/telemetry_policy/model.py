@@ -9,34 +9,127 @@ name in about 0.01 ms, and mypy checks it like a frozen dataclass.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from .modes import Mode
-
+TYPE_CHECKING = False  # typing costs a client 3 ms at start: only mypy reads these
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from datetime import datetime
+    from typing import Any, TypeVar
+
     from typing_extensions import dataclass_transform
+
+    from .policymodel import Layer, Trace
+
+    R = TypeVar("R", bound="Record")
 else:
 
-    def dataclass_transform(**_: Any) -> Any:
+    def dataclass_transform(**_: object) -> object:
         return lambda cls: cls
 
 
-R = TypeVar("R", bound="Record")
+class PolicyError(Exception):
+    """Base of every error telemetry-policy raises or reports (the rest are in
+    ``errors``)."""
+
+
+# --- Modes and presets (DESIGN.md section 2).
+
+
+class _Modes(type):
+    """``for m in Mode``, ``len(Mode)`` and ``Mode["ON"]``, as for an enum."""
+
+    def __iter__(cls) -> Iterator[Mode]:
+        return iter(_ALL)
+
+    def __len__(cls) -> int:
+        return len(_ALL)
+
+    def __getitem__(cls, name: str) -> Mode:
+        for m in _ALL:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+
+class Mode(int, metaclass=_Modes):
+    """How much telemetry data may leave the machine, ordered so that
+    ``min()`` is the more private choice: ``off < local < on`` (as in Go).
+
+    Three constants that behave as an ``IntEnum``'s members do (``Mode(2) is
+    Mode.ON``, ``.name``, ``.value``, iteration), without importing ``enum``:
+    a telemetry client imports this at every start (DESIGN.md section 9).
+    """
+
+    OFF: Mode
+    LOCAL: Mode
+    ON: Mode
+    __slots__ = ()
+
+    def __new__(cls, value: int) -> Mode:
+        if isinstance(value, int) and 0 <= value < len(_ALL):
+            return _ALL[value]
+        raise ValueError(f"{value!r} is not a valid Mode")
+
+    @property
+    def name(self) -> str:
+        return _NAMES[int(self)]
+
+    @property
+    def value(self) -> int:
+        return int(self)
+
+    def __str__(self) -> str:
+        return _NAMES[int(self)].lower()
+
+    def __repr__(self) -> str:
+        return f"<Mode.{self.name}: {int(self)}>"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __reduce__(self) -> tuple[type[Mode], tuple[int]]:
+        return Mode, (int(self),)
+
+    def __copy__(self) -> Mode:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Mode:
+        return self
+
+    @classmethod
+    def parse(cls, text: str) -> Mode:
+        """``Mode.parse("local")`` -> ``Mode.LOCAL``; anything else raises ValueError."""
+        try:
+            return MODES[text]
+        except (KeyError, TypeError):
+            raise ValueError(f"unknown mode {text!r} (use one of: off, local, on)") from None
+
+
+_NAMES = ("OFF", "LOCAL", "ON")
+_ALL: tuple[Mode, ...] = tuple(int.__new__(Mode, i) for i in range(3))
+Mode.OFF, Mode.LOCAL, Mode.ON = _ALL
+MODES: dict[str, Mode] = {str(m): m for m in _ALL}
+
+#: preset name -> (default, ceiling); DESIGN.md section 2.
+PRESETS: dict[str, tuple[Mode, Mode]] = {
+    "forced-off": (Mode.OFF, Mode.OFF),
+    "local-only": (Mode.LOCAL, Mode.LOCAL),
+    "opt-in": (Mode.OFF, Mode.ON),
+    "local-first": (Mode.LOCAL, Mode.ON),
+    "opt-out": (Mode.ON, Mode.ON),
+}
+
+
+# --- Records.
 
 
 def _initializer(cls: str, names: tuple[str, ...], defaults: dict[str, Any]) -> Callable[..., None]:
     """An ``__init__`` for ``names``, without compiling code per class."""
     count = len(names)
     required = {n for n in names if n not in defaults}
-    put = object.__setattr__
 
     def __init__(self: object, *args: Any, **kwargs: Any) -> None:
         if not kwargs and len(args) == count:  # the common call: all positional
-            for name, value in zip(names, args, strict=True):
-                put(self, name, value)
+            self.__dict__.update(zip(names, args, strict=True))
             return
         if len(args) > count:
             raise TypeError(f"{cls}() takes {count} arguments, {len(args)} given")
@@ -48,8 +141,7 @@ def _initializer(cls: str, names: tuple[str, ...], defaults: dict[str, Any]) -> 
         missing = required - values.keys()
         if missing:
             raise TypeError(f"{cls}() missing argument(s): {', '.join(sorted(missing))}")
-        for name in names:
-            put(self, name, values[name] if name in values else defaults[name])
+        self.__dict__.update((n, values[n] if n in values else defaults[n]) for n in names)
 
     return __init__
 
@@ -62,7 +154,7 @@ class Record:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        names = tuple(inspect.get_annotations(cls))  # inspect: already loaded by pluggy
+        names = tuple(cls.__dict__.get("__annotations__", {}))  # this class's own, in order
         defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
         setattr(cls, "__init__", _initializer(cls.__name__, names, defaults))  # noqa: B010
         cls.__fields__ = names
@@ -120,74 +212,6 @@ class Origin(Record):
         return f"{self.kind} {self.source}"
 
 
-class Setting(Record):
-    """One key of a policy table (``default``, ``ceiling``, ``upload_delay_days``)."""
-
-    key: str
-    value: Value
-    origin: Origin
-
-
-class Condition(Record):
-    """A ``[when]`` table: the layer applies only where every part holds."""
-
-    distro: tuple[str, ...] | None = None
-    distro_version: str | None = None  # as written, e.g. ">=12"
-    line: int | None = None
-
-
-class PolicyFile(Record):
-    """A parsed, validated policy document (a file, or a plugin's layer)."""
-
-    source: str
-    policy: tuple[Setting, ...] = ()
-    apps: tuple[tuple[str, tuple[Setting, ...]], ...] = ()
-    when: Condition | None = None
-    trusted: tuple[str, ...] = ()
-    disabled: tuple[str, ...] = ()
-
-    def app(self, name: str) -> tuple[Setting, ...]:
-        for app, settings in self.apps:
-            if app == name:
-                return settings
-        return ()
-
-
-#: statuses a layer can have, in the words ``audit`` uses.
-STATUSES = (
-    "applied",  # read and used
-    "restricted",  # a plugin layer used only where it tightens (the rest dropped)
-    "replaced",  # a same-named file in a higher directory wins
-    "masked",  # hidden by an empty file or a /dev/null link (or is such a mask)
-    "skipped",  # its [when] does not hold here
-    "invalid",  # unusable: resolution fails closed
-    "refused",  # failed the trust check: resolution fails closed
-    "ignored",  # not a *.toml name
-    "disabled",  # a plugin layer blocked by [plugins] disabled
-)
-
-
-class Layer(Record):
-    """One candidate source of system policy and what became of it."""
-
-    name: str  # sort name: drop-ins and plugin layers apply in this order
-    origin: Origin
-    tier: str  # vendor, local, runtime, admin, or plugin
-    status: str = "applied"
-    reason: str = ""
-    policy: PolicyFile | None = None
-    main: bool = False  # the main policy.toml applies before every drop-in
-
-    @property
-    def sort_key(self) -> tuple[int, str, str, str]:
-        # origin breaks ties (two plugins may name a layer alike): never listing order
-        return (0 if self.main else 1, self.name, self.origin.kind, self.origin.source)
-
-    @property
-    def failed(self) -> bool:
-        return self.status in ("invalid", "refused")
-
-
 class Choice(Record):
     """A user's choice of mode and where it was found."""
 
@@ -197,17 +221,119 @@ class Choice(Record):
     error: str = ""  # set when a corrupt input was read as "off"
 
 
-class Trace(Record):
-    """How one value of a decision was arrived at."""
-
-    key: str
-    value: Value
-    origin: Origin
-    overrode: tuple[tuple[Value, Origin], ...] = ()
-    note: str = ""
-
-
 class Platform(Record):
     id: str
     version: str
     like: tuple[str, ...] = ()
+
+
+_APP_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_APP_CHARS = _APP_FIRST | frozenset("._-")
+
+
+def is_app_name(name: object) -> bool:
+    """``[a-z0-9][a-z0-9._-]{0,63}``, checked without ``re`` (a client's start)."""
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= 64
+        and name[0] in _APP_FIRST
+        and _APP_CHARS.issuperset(name)
+    )
+
+
+# --- The rest of the model, in ``policymodel``: loaded when first used (a
+# client told its answer from the snapshot never needs them).
+
+_ELSEWHERE = ("Condition", "Context", "Layer", "PolicyFile", "STATUSES", "Setting", "Trace")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ELSEWHERE:
+        from . import policymodel
+
+        return getattr(policymodel, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --- The answer.
+
+JSON_SCHEMA = 1
+DEFAULT_UPLOAD_DELAY_DAYS = 7
+_EXPLAINED = ("trace", "layers", "platform")
+BUILT_IN = Origin("built-in", "built-in default")
+
+
+class PluginInfo(Record):
+    name: str
+    kind: str  # built-in or external
+    hooks: tuple[str, ...]
+    status: str = "loaded"  # loaded, disabled, blocked, error
+    distribution: str = ""
+    version: str = ""
+    trusted: bool = False  # may raise values, not only lower them
+    note: str = ""  # why it is not loaded or not trusted
+
+
+class Decision(Record):
+    """What an app may do, and why. ``app`` is None for the global decision."""
+
+    app: str | None
+    mode: Mode
+    default: Mode
+    ceiling: Mode
+    upload_delay_days: int
+    may_upload: bool
+    locked: bool
+    choice: Choice | None
+    on_since: datetime | None
+    errors: tuple[str, ...]
+    layers: tuple[Layer, ...]
+    trace: tuple[Trace, ...]
+    platform: Platform | None = None
+    plugins: tuple[PluginInfo, ...] = ()
+
+    def __getattr__(self, name: str) -> Any:
+        # A decision made from the snapshot (``snapshot.resolve``) has its explanation
+        # (trace, layers, platform) worked out when first read.
+        if name in _EXPLAINED and "_explain" in self.__dict__:
+            from .snapshot_build import explain
+
+            explain(self)
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def may_collect(self) -> bool:
+        return self.mode >= Mode.LOCAL
+
+    @property
+    def upload_from(self) -> datetime | None:
+        if self.mode is not Mode.ON or self.on_since is None:
+            return None
+        return _plus_days(self.on_since, self.upload_delay_days)
+
+    def origin_of(self, key: str) -> Origin:
+        return next(t.origin for t in self.trace if t.key == key)
+
+    def explain(self) -> str:
+        """A few lines a person reads: the decision and where each value came from."""
+        from .decision import explanation
+
+        return explanation(self)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stable JSON form (``schema`` 1) of ``resolve --json``."""
+        from .decision import as_json
+
+        return as_json(self)
+
+
+def _plus_days(when: datetime, days: int) -> datetime | None:
+    """``when`` plus ``days``, or None past the calendar's end (a date like 9999-12-31
+    in a store: upload then waits for ever, which is the safe side)."""
+    from datetime import timedelta
+
+    try:
+        return when + timedelta(days=days)
+    except OverflowError:
+        return None

@@ -17,8 +17,9 @@ import re
 from collections.abc import Callable
 
 from .errors import PolicyError
-from .model import Condition, Platform
+from .model import Platform
 from .policyfile import VERSION_EXPR
+from .policymodel import Condition
 
 _OPS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
     "==": operator.eq,
@@ -43,8 +44,9 @@ def _read_os_release(root: str) -> tuple[str, str]:
     import errno
     import stat
 
-    from .locations import _join, _Unusable, chase
-    from .safefs import kind_of
+    from .locations import _join, _note, _Unusable, chase
+    from .ownfiles import kind_of
+    from .snapshot import READ
 
     for candidate in _OS_RELEASE:
         shown = _join(root, candidate)
@@ -54,6 +56,7 @@ def _read_os_release(root: str) -> tuple[str, str]:
             if e.missing:
                 continue
             raise PlatformError(f"{shown}: {e.reason}") from None
+        _note(real, READ)
         try:
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError as e:

@@ -1,13 +1,17 @@
-"""The plugin manager, the built-in sources (as plugins) and a typed hook caller.
+"""The plugin manager, with the built-in sources registered as plugins, and a
+typed hook caller.
 
-Each hook implementation is called on its own, so one plugin that raises or
-returns garbage is named in the error, does not stop the others, and makes
-the resolution fail closed.
+Used when an installed plugin is loaded (``sources.DirectHooks`` serves the
+rest). Each hook implementation is called on its own, so one plugin that
+raises or returns garbage is named in the error, does not stop the others,
+and makes the resolution fail closed.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any
 
@@ -15,138 +19,30 @@ import pluggy
 
 from . import hookspecs
 from .decision import Decision, PluginInfo
-from .entrypoints import EntryPoint, Loaded
-from .errors import PluginError, PolicyFileError, UserStoreError, describe, safe_repr
+from .entrypoints import EntryPoint, search_path
+from .errors import PluginError, PolicyFileError, describe, safe_repr
 from .hookspecs import PROJECT, Context, hookimpl
-from .locations import discover
-from .model import Choice, Layer, Origin, PolicyFile, Record
-from .modes import Mode
-from .policyfile import PLUGIN_NAME, check_document, parse_policy
-from .userstore import Store, load_store, store_path
+from .model import Choice, Mode, Origin, Record
+from .policyfile import PLUGIN_NAME, check_document
+from .policymodel import Layer
+from .sources import BUILTIN_NAMES, BUILTINS, PluginState, plugin_infos
 
-ENV_MODE = "TELEMETRY_POLICY_MODE"
-ENV_DNT = "DO_NOT_TRACK"
+__all__ = [
+    "BUILTINS",
+    "Builtin",
+    "Hooks",
+    "Loaded",
+    "PluginState",
+    "code_trust",
+    "default_manager",
+    "load_into",
+    "make_manager",
+    "trust_of",
+]
 
 
 def _constant(origin: Origin) -> Callable[[int | None], Origin]:
     return lambda _line: origin
-
-
-# Parsed files by (path, exact bytes): a process that resolves often (an IDE,
-# a language server) parses each file once. Keyed on the bytes just read, a
-# hit can never be stale.
-_parsed: dict[tuple[str, bytes], PolicyFile | PolicyFileError] = {}
-_PARSED_MAX = 4096
-
-
-def _parse(path: str, data: bytes) -> PolicyFile | PolicyFileError:
-    key = (path, data)
-    found = _parsed.get(key)
-    if found is None:
-        try:
-            found = parse_policy(data, path)
-        except PolicyFileError as e:
-            found = e
-        if len(_parsed) >= _PARSED_MAX:
-            _parsed.clear()
-        _parsed[key] = found
-    return found
-
-
-def file_layers(root: str) -> list[Layer]:
-    """Every candidate policy file under ``root`` as a layer with its status."""
-    layers = []
-    for c in discover(root):
-        if c.data is None:
-            layers.append(
-                Layer(c.name, Origin("file", c.path), c.tier, c.status, c.reason, None, c.main)
-            )
-            continue
-        policy = _parse(c.path, c.data)
-        if isinstance(policy, PolicyFileError):
-            origin = Origin("file", c.path, policy.line)
-            layers.append(Layer(c.name, origin, c.tier, "invalid", policy.message, None, c.main))
-        else:
-            layers.append(
-                Layer(c.name, Origin("file", c.path), c.tier, "applied", "", policy, c.main)
-            )
-    return layers
-
-
-@hookimpl(specname="telemetry_policy_layers")
-def policy_files(context: Context) -> list[Layer]:
-    """Policy files in the UAPI.6 directories under the root."""
-    return file_layers(context.root)
-
-
-def _store(context: Context) -> Store | UserStoreError:
-    if "user-store" not in context.cache:
-        try:
-            context.cache["user-store"] = load_store(store_path(context.environ))
-        except UserStoreError as e:
-            context.cache["user-store"] = e
-    found: Store | UserStoreError = context.cache["user-store"]
-    return found
-
-
-def _store_choice(app: str | None, context: Context) -> Choice | None:
-    store = _store(context)
-    if isinstance(store, UserStoreError):  # a corrupt store counts as "off"
-        return Choice(Mode.OFF, Origin("user", store.path), None, f"{store}; read as off")
-    return store.choice(app)
-
-
-@hookimpl(specname="telemetry_policy_user_choice", tryfirst=True)
-def env_mode(context: Context) -> Choice | None:
-    """``TELEMETRY_POLICY_MODE``: the first user choice consulted."""
-    value = context.environ.get(ENV_MODE, "")
-    if not value:
-        return None
-    origin = Origin("env", ENV_MODE)
-    try:
-        return Choice(Mode.parse(value), origin)  # exactly: "ON " is not a mode
-    except ValueError:
-        why = f"{ENV_MODE}={value[:40]!r} is not off, local or on; read as off"
-        return Choice(Mode.OFF, origin, None, why)
-
-
-@hookimpl(specname="telemetry_policy_user_choice", tryfirst=True)
-def user_store_app(app: str | None, context: Context) -> Choice | None:
-    """The user store's ``[app.NAME]``: after the environment, before app-native stores."""
-    return None if app is None else _store_choice(app, context)
-
-
-@hookimpl(specname="telemetry_policy_user_choice", trylast=True)
-def user_store_all(context: Context) -> Choice | None:
-    """The user store's ``[all]``: the last user choice consulted."""
-    return _store_choice(None, context)
-
-
-@hookimpl(specname="telemetry_policy_user_choice")
-def go_mode_file(app: str | None, context: Context) -> Choice | None:
-    """Go's own mode file (``go telemetry on|local|off``): the user's choice for ``go``."""
-    if app != "go":
-        return None
-    from .switches.gomode import mode_file, read_choice
-
-    path = mode_file(context.environ)
-    return None if path is None else read_choice(path)
-
-
-@hookimpl(specname="telemetry_policy_caps")
-def do_not_track(context: Context) -> Choice | None:
-    """The ``DO_NOT_TRACK`` convention: set to anything but empty, ``0`` or
-    ``false``, nothing leaves the machine, so the mode is at most ``local``.
-
-    Exactly those three: a value read loosely (`` FALSE``) could only raise the mode.
-    Capping at ``local``, not ``off``, lets a local-only system export
-    ``DO_NOT_TRACK=1`` for the programs that know only that switch without
-    turning this library's own clients from ``local`` to ``off``.
-    """
-    value = context.environ.get(ENV_DNT)
-    if value is None or value in ("", "0", "false"):
-        return None
-    return Choice(Mode.LOCAL, Origin("env", ENV_DNT))
 
 
 class Builtin:
@@ -161,24 +57,17 @@ class Builtin:
         return ["hook"]
 
 
-#: Built-in plugins, registered in this order (later tryfirst ones run first,
-#: so the environment is consulted before the user store).
-BUILTINS: tuple[tuple[str, Callable[..., object]], ...] = (
-    ("files", policy_files),
-    ("user-store", user_store_app),
-    ("env", env_mode),
-    ("user-store-all", user_store_all),
-    ("go-mode-file", go_mode_file),
-    ("do-not-track", do_not_track),
-)
-
-
 def make_manager() -> pluggy.PluginManager:
     """A plugin manager with the hookspecs and the built-in sources registered."""
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
-    for name, hook in BUILTINS:
-        pm.register(Builtin(hook), name=name)
+    for name, function, spec, order in BUILTINS:
+        marked = hookimpl(
+            specname=spec,
+            tryfirst=order.get("tryfirst", False),
+            trylast=order.get("trylast", False),
+        )(function)
+        pm.register(Builtin(marked), name=name)
     return pm
 
 
@@ -198,7 +87,7 @@ class Hooks:
 
     def __init__(self, pm: pluggy.PluginManager, skip: Set[str] = frozenset()) -> None:
         self.pm = pm
-        self.builtin = {name for name, _ in BUILTINS} | {"export-targets"}
+        self.builtin = BUILTIN_NAMES
         self.skip = skip  # plugins blocked for this resolution: never called
 
     def _call(
@@ -339,47 +228,112 @@ class Hooks:
 
     def infos(self, state: PluginState) -> list[PluginInfo]:
         """Every plugin, built-in or installed, and what became of it (for audit)."""
-        out = []
-        for name, plugin in self.pm.list_name_plugin():
-            if name in self.builtin:
-                hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
-                out.append(PluginInfo(name, "built-in", hooks, "loaded", trusted=True))
-        for entry in state.entries:
-            loaded = state.loaded.get(entry.name)
-            plugin = self.pm.get_plugin(entry.name)
+
+        def hooks_of(name: str) -> tuple[str, ...]:
+            plugin = self.pm.get_plugin(name)
             callers = self.pm.get_hookcallers(plugin) if plugin is not None else None
-            hooks = tuple(sorted(h.name for h in callers or ()))
-            if entry.name in state.disabled:
-                status, note = "disabled", "listed in [plugins] disabled"
-            elif entry.name in state.blocked:
-                status, note = "blocked", "named in TELEMETRY_POLICY_DISABLE_PLUGINS"
-            elif loaded is None or loaded.error:
-                status, note = "error", loaded.error if loaded else "not loaded"
-            else:
-                status, note = "loaded", loaded.untrusted_code
-            trusted = status == "loaded" and entry.name in state.trusted and not note
-            out.append(
-                PluginInfo(
-                    entry.name,
-                    "external",
-                    hooks,
-                    status,
-                    entry.distribution,
-                    entry.version,
-                    trusted,
-                    note,
-                )
+            return tuple(sorted(h.name for h in callers or ()))
+
+        builtin = [
+            (name, hooks_of(name)) for name, _ in self.pm.list_name_plugin() if name in self.builtin
+        ]
+        return plugin_infos(builtin, state, hooks_of)
+
+
+# --- Loading installed plugins (only when one is to be used).
+
+
+def _spec_origin(module: str) -> tuple[str | None, str | None]:
+    """(origin, cached) of the files the import system would load for ``module``,
+    found without consulting sys.modules or anything the module says about itself."""
+    from importlib.machinery import PathFinder
+
+    parts = module.split(".")
+    paths: list[str] | None = search_path()
+    spec = None
+    for i in range(len(parts)):
+        spec = PathFinder.find_spec(".".join(parts[: i + 1]), paths)
+        if spec is None:
+            return None, None
+        paths = list(spec.submodule_search_locations or [])
+    return (spec.origin, spec.cached) if spec is not None else (None, None)
+
+
+def code_trust(module: str) -> str:
+    """Why the code of ``module`` may not be trusted, or '' if it may.
+
+    Trust needs the file the import system loads (and its bytecode, and their
+    directories) to be owned by root and writable by no one else, as a system
+    package's are: a plugin a user installed in their own site directory can
+    never be trusted, whatever its name or its ``__file__``.
+    """
+    origin, cached = _spec_origin(module)
+    if not origin or not os.path.isabs(origin):
+        return f"its module {module!r} has no file to check"
+    checks = [origin, os.path.dirname(origin)]
+    if cached and os.path.exists(cached):
+        checks += [cached, os.path.dirname(cached)]
+    for what in checks:
+        try:
+            st = os.stat(what)
+        except OSError as e:
+            return f"cannot check {what}: {e.strerror}"
+        if st.st_uid != 0:
+            return f"{what} is owned by uid {st.st_uid}, not root"
+        if st.st_mode & 0o022:
+            return f"{what} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return ""
+
+
+def load(entry: EntryPoint) -> object:
+    """Import the object an entry point names. Raises whatever the import raises."""
+    import importlib
+
+    module_name, _, attribute = entry.value.partition(":")
+    obj: object = importlib.import_module(module_name.strip())
+    for part in attribute.split("[")[0].strip().split("."):
+        if part:
+            obj = getattr(obj, part)
+    return obj
+
+
+class Loaded(Record):
+    """What became of one entry point in this process."""
+
+    entry: EntryPoint
+    error: str = ""  # why it could not be loaded
+    untrusted_code: str = ""  # why its code may not be trusted ('' if it may)
+
+
+_loaded: dict[str, Loaded] = {}  # per process: a plugin is imported once
+
+
+def trust_of(name: str) -> str:
+    """Why the installed plugin ``name`` may not be trusted ('' if it may)."""
+    loaded = _loaded.get(name)
+    if loaded is None:
+        return "it was not loaded from an installed entry point"
+    return loaded.error or loaded.untrusted_code
+
+
+def load_into(pm: Any, entries: list[EntryPoint], blocked: Set[str]) -> dict[str, Loaded]:
+    """Register the plugins of ``entries`` not ``blocked`` (never imported) with
+    ``pm``; what became of each of those (a blocked one has no say)."""
+    for entry in entries:
+        if entry.name in blocked or entry.name in _loaded:
+            continue
+        if pm.get_plugin(entry.name) is not None:  # a built-in's name
+            _loaded[entry.name] = Loaded(
+                entry,
+                f"the name {entry.name!r} is taken by a built-in source; rename the entry point",
             )
-        return out
-
-
-class PluginState(Record):
-    """The installed plugins as one resolution sees them."""
-
-    entries: list[EntryPoint]
-    loaded: dict[str, Loaded]
-    trusted: set[str]  # by [plugins] trusted
-    disabled: set[str]  # by [plugins] disabled: never imported
-    blocked: set[str]  # by TELEMETRY_POLICY_DISABLE_PLUGINS: never imported, fails closed
-    errors: list[str]
-    untrusted_code: dict[str, str]  # trusted by name, but the code is not a system file
+            continue
+        module = entry.value.partition(":")[0].strip()
+        try:
+            why = code_trust(module)  # judged before the module's own code runs
+            plugin = load(entry)
+            pm.register(plugin, name=entry.name)
+            _loaded[entry.name] = Loaded(entry, "", why)
+        except BaseException as e:  # an import that fails is the plugin's failure, not ours
+            _loaded[entry.name] = Loaded(entry, f"cannot load {entry.value}: {describe(e)}")
+    return {e.name: _loaded[e.name] for e in entries if e.name in _loaded and e.name not in blocked}

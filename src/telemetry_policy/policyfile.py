@@ -12,19 +12,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import PolicyFileError
-from .model import Condition, Origin, PolicyFile, Setting
-from .modes import MODES, PRESETS, Mode
+from .locations import MAX_SIZE, TOO_LARGE
+from .model import MODES, PRESETS, Mode, Origin
+from .policymodel import Condition, PolicyFile, Setting
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-MAX_SIZE = 1024 * 1024
-TOO_LARGE = (
-    f"file is larger than {MAX_SIZE // 1024} KiB; a policy file is a few lines of TOML: "
-    "check what was written there"
-)
 SCHEMA = 1
 APP_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # Patterns only some files need: re compiles (and caches) them on first use.

@@ -15,57 +15,40 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Iterator
 
-from .errors import PolicyError
-
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ_FLAGS = (
-    os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+from .ownfiles import (
+    _DIR_FLAGS,
+    _READ_FLAGS,
+    MAX_READ,
+    Failed,
+    NotOwned,
+    UnsafePath,
+    _Opened,
+    _read_all,
+    _verb,
+    kind_of,
+    read_own,
+    user_directory,
 )
-MAX_READ = 1024 * 1024
+
+__all__ = [
+    "MAX_READ",
+    "Failed",
+    "NotOwned",
+    "Root",
+    "UnsafePath",
+    "kind_of",
+    "read_own",
+    "replace_in",
+    "shown",
+    "user_directory",
+    "write_own",
+]
 
 
-class UnsafePath(PolicyError):
-    """A path apply will not read or write; it was left as it is."""
-
-    def __init__(self, path: str, reason: str, hint: str = "") -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path}: {reason}" + (f"; {hint}" if hint else ""))
-
-
-def kind_of(mode: int) -> str:
-    """What a file is, in words: '' for a regular file."""
-    if stat.S_ISREG(mode):
-        return ""
-    for test, name in (
-        (stat.S_ISLNK, "a symlink"),
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    ):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-def shown(root: str, path: str) -> str:
-    """``path`` (inside the image) as a person finds it on this machine."""
-    return path if root == "/" else os.path.join(root, path.lstrip("/"))
-
-
-def _read_all(fd: int, limit: int) -> bytes:
-    """Up to ``limit + 1`` bytes of ``fd`` (one more than allowed tells it is too large)."""
-    data = b""
-    while len(data) <= limit:
-        chunk = os.read(fd, limit + 1 - len(data))
-        if not chunk:
-            break
-        data += chunk
-    return data
+def _unlink(name: str, dfd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(name, dir_fd=dfd)
 
 
 def replace_in(
@@ -93,9 +76,37 @@ def replace_in(
         os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
         os.fsync(dfd)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp, dir_fd=dfd)
+        _unlink(tmp, dfd)
         raise Failed(shown, e.strerror or str(e)) from None
+
+
+def write_own(path: str, data: bytes, mode: int = 0o644, dir_mode: int = 0o700) -> None:
+    """Replace the caller's own file ``path`` atomically, creating its directories."""
+    try:
+        _write_own(path, data, mode, dir_mode)
+    except UnsafePath as e:
+        raise _verb("write", e) from None
+
+
+def _write_own(path: str, data: bytes, mode: int, dir_mode: int) -> None:
+    directory, name = os.path.split(path)
+    with user_directory(directory, create=True, mode=dir_mode) as dfd:
+        assert dfd is not None
+        try:
+            st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+            # a link is replaced, never followed: the rename swaps the entry itself
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+                raise UnsafePath(path, f"is {kind_of(st.st_mode)}, not a regular file")
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise Failed(path, e.strerror or str(e)) from None
+        replace_in(dfd, name, data, mode, path, None)
+
+
+def shown(root: str, path: str) -> str:
+    """``path`` (inside the image) as a person finds it on this machine."""
+    return path if root == "/" else os.path.join(root, path.lstrip("/"))
 
 
 class Root:
@@ -108,11 +119,13 @@ class Root:
     def shown(self, path: str) -> str:
         return shown(self.root, path)
 
-    @contextlib.contextmanager
-    def directory(self, path: str, create: bool = False) -> Iterator[int | None]:
+    def directory(self, path: str, create: bool = False) -> _Opened:
         """An fd for the directory ``path`` (inside the image), walked without
         following links; None if it is absent and ``create`` is false.
         Created directories get mode 0755 whatever the umask."""
+        return _Opened(self._open_directory(path, create))
+
+    def _open_directory(self, path: str, create: bool) -> int | None:
         parts = [p for p in path.split("/") if p]
         if not path.startswith("/") or "\0" in path or any(p in (".", "..") for p in parts):
             raise UnsafePath(self.shown(path), "is not a plain absolute path inside the root")
@@ -128,18 +141,16 @@ class Root:
                 except FileNotFoundError:
                     if not create:
                         os.close(fd)
-                        fd = -1
-                        yield None
-                        return
+                        return None
                     nfd = self._mkdir(fd, part, where)
                 except OSError as e:
                     raise self._not_a_directory(fd, part, where, e) from None
                 os.close(fd)
                 fd = nfd
-            yield fd
-        finally:
-            if fd >= 0:
-                os.close(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def _mkdir(self, fd: int, part: str, where: str) -> int:
         try:
@@ -158,8 +169,11 @@ class Root:
 
     def _not_a_directory(self, fd: int, part: str, where: str, e: OSError) -> UnsafePath:
         if e.errno in (errno.ELOOP, errno.ENOTDIR):
-            with contextlib.suppress(OSError):
+            try:
                 mode = os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode
+            except OSError:
+                mode = None
+            if mode is not None:
                 if stat.S_ISLNK(mode):
                     return UnsafePath(
                         self.shown(where),
@@ -289,178 +303,3 @@ class Root:
             except OSError:
                 return False
         return True
-
-
-# --- A user's own files (stores, caches, Go's mode file).
-#
-# Root must never be led by a user's links into writing elsewhere, and no
-# process may read a store or cache someone else could have forged. So a
-# path is walked from / one component at a time: a symlink is followed only
-# if root or the caller owns it; a directory is created only inside one the
-# caller owns; and a file is written only in a directory the caller owns.
-
-_MAX_LINKS = 40
-
-
-class NotOwned(UnsafePath):
-    """A user's file or directory that belongs to someone else."""
-
-
-class Failed(UnsafePath):
-    """The system refused an operation (permissions, space): ``reason`` is its word."""
-
-
-def _verb(verb: str, e: UnsafePath) -> UnsafePath:
-    """``e`` said as what the caller was doing: "cannot read: Permission denied"."""
-    if isinstance(e, Failed):
-        return UnsafePath(e.path, f"cannot {verb}: {e.reason}", "nothing was changed")
-    return e
-
-
-@contextlib.contextmanager
-def user_directory(path: str, create: bool = False, mode: int = 0o700) -> Iterator[int | None]:
-    """An fd for the caller's own directory ``path``; None if absent (and not created).
-
-    Raises NotOwned when the directory, or a link on the way, belongs to
-    another user, and UnsafePath when a component is not a directory.
-    """
-    fd = _walk_user(path, create, mode)
-    try:
-        yield fd
-    finally:
-        if fd is not None:
-            os.close(fd)
-
-
-def _walk_user(path: str, create: bool, mode: int) -> int | None:
-    euid = os.geteuid()
-    parts = [p for p in path.split("/") if p and p != "."]
-    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    done: list[str] = []
-    links = 0
-    try:
-        while parts:
-            part = parts.pop(0)
-            if part == "..":
-                parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
-                os.close(fd)
-                fd = parent
-                if done:
-                    done.pop()
-                continue
-            where = "/" + "/".join([*done, part])
-            try:
-                st = os.stat(part, dir_fd=fd, follow_symlinks=False)
-            except FileNotFoundError:
-                if not create:
-                    os.close(fd)
-                    return None
-                owner = os.fstat(fd).st_uid
-                if owner != euid:
-                    raise _foreign(os.path.dirname(where) or "/", owner, euid) from None
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(part, mode, dir_fd=fd)
-                st = os.stat(part, dir_fd=fd, follow_symlinks=False)
-            if stat.S_ISLNK(st.st_mode):
-                if st.st_uid not in (0, euid):
-                    raise NotOwned(
-                        where,
-                        f"is a symlink owned by uid {st.st_uid}; not followed",
-                        "run this as that user",
-                    )
-                links += 1
-                if links > _MAX_LINKS:
-                    raise UnsafePath(where, "too many levels of symlinks (a loop?)")
-                target = os.readlink(part, dir_fd=fd)
-                if target.startswith("/"):
-                    os.close(fd)
-                    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-                    done = []
-                parts = [p for p in target.split("/") if p and p != "."] + parts
-                continue
-            if not stat.S_ISDIR(st.st_mode):
-                kind = kind_of(st.st_mode) or "a regular file"
-                raise UnsafePath(where, f"is {kind}, not a directory", "move it away")
-            nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            os.close(fd)
-            fd = nfd
-            done.append(part)
-        owner = os.fstat(fd).st_uid
-        if owner != euid:
-            raise _foreign(path, owner, euid)
-        return fd
-    except BaseException as e:
-        os.close(fd)
-        if isinstance(e, OSError):
-            raise Failed(path, e.strerror or str(e)) from None
-        raise
-
-
-def _foreign(path: str, owner: int, euid: int) -> NotOwned:
-    return NotOwned(
-        path,
-        f"belongs to uid {owner}, not to you (uid {euid})",
-        "run this as that user, with their own HOME and XDG directories",
-    )
-
-
-def read_own(path: str, limit: int = MAX_READ) -> bytes | None:
-    """The caller's own regular file at ``path``; None if absent. Never blocks,
-    never follows a final link, refuses a file another user owns."""
-    directory, name = os.path.split(path)
-    try:
-        return _read_own(directory, name, path, limit)
-    except UnsafePath as e:
-        raise _verb("read", e) from None
-
-
-def _read_own(directory: str, name: str, path: str, limit: int) -> bytes | None:
-    with user_directory(directory) as dfd:
-        if dfd is None:
-            return None
-        try:
-            fd = os.open(name, _READ_FLAGS, dir_fd=dfd)
-        except FileNotFoundError:
-            return None
-        except OSError as e:
-            if e.errno == errno.ELOOP:
-                raise UnsafePath(
-                    path, "is a symlink; not followed", "replace it with a file"
-                ) from None
-            raise UnsafePath(path, f"cannot read: {e.strerror}") from None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise UnsafePath(path, f"is {kind_of(st.st_mode)}, not a regular file")
-            if st.st_uid != os.geteuid():
-                raise _foreign(path, st.st_uid, os.geteuid())
-            data = _read_all(fd, limit)
-        finally:
-            os.close(fd)
-    if len(data) > limit:
-        raise UnsafePath(path, f"larger than {limit // 1024} KiB")
-    return data
-
-
-def write_own(path: str, data: bytes, mode: int = 0o644, dir_mode: int = 0o700) -> None:
-    """Replace the caller's own file ``path`` atomically, creating its directories."""
-    try:
-        _write_own(path, data, mode, dir_mode)
-    except UnsafePath as e:
-        raise _verb("write", e) from None
-
-
-def _write_own(path: str, data: bytes, mode: int, dir_mode: int) -> None:
-    directory, name = os.path.split(path)
-    with user_directory(directory, create=True, mode=dir_mode) as dfd:
-        assert dfd is not None
-        try:
-            st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-            # a link is replaced, never followed: the rename swaps the entry itself
-            if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
-                raise UnsafePath(path, f"is {kind_of(st.st_mode)}, not a regular file")
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            raise Failed(path, e.strerror or str(e)) from None
-        replace_in(dfd, name, data, mode, path, None)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from .catalogue import Plan, Target
-from .modes import Mode
+from .model import Mode
 
 # What locates the user's own files; everything else inherited is ignored.
 _LOCATORS = ("HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "USER", "LOGNAME")

@@ -114,7 +114,7 @@ class FakeRoot:
         **kwargs: Any,
     ) -> Decision:
         """``telemetry_policy.resolve`` against this root and home."""
-        from .api import resolve
+        from .snapshot import resolve
 
         return resolve(
             app, root=str(self.path), environ=environ or self.environ(), now=now, **kwargs

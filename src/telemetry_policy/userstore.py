@@ -9,59 +9,31 @@ overwritten: what the user wrote is theirs to fix.
 from __future__ import annotations
 
 import os
-import re
 import stat
-import sys
-from collections.abc import Callable, Mapping
-from datetime import date, datetime, time, timezone
-from typing import Any
 
 from .errors import UserStoreError, one_line
-from .model import Choice, Origin, Record
-from .modes import MODES, Mode
-from .policyfile import APP_NAME, show_value
+from .model import MODES, Choice, Mode, Origin, Record, is_app_name
+from .ownfiles import state_path, store_path, xdg_dir
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+__all__ = ["Store", "load_store", "state_path", "store_path", "write_choice", "xdg_dir"]
+
+TYPE_CHECKING = False  # a client reads these files at every start: import little
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
+    from typing import Any
+
+    from .model import Decision
 
 _HEADER = "# telemetry-policy {what}: written by `telemetry-policy {cmd}`; edit with care.\n"
-_BARE = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _home(environ: Mapping[str, str]) -> str:
-    home = environ.get("HOME", "")
-    if home.startswith("/"):
-        return home
-    import pwd
-
-    try:
-        return pwd.getpwuid(os.getuid()).pw_dir
-    except KeyError:
-        raise UserStoreError(
-            "$HOME",
-            f"not set, and uid {os.getuid()} has no passwd entry: your choices cannot be found",
-            "set HOME (or XDG_CONFIG_HOME and XDG_STATE_HOME)",
-        ) from None
-
-
-def xdg_dir(environ: Mapping[str, str], var: str, fallback: str) -> str:
-    base = environ.get(var, "")
-    if not base.startswith("/"):  # XDG: relative values are ignored
-        base = os.path.join(_home(environ), fallback)
-    return os.path.join(base, "telemetry-policy")
-
-
-def store_path(environ: Mapping[str, str]) -> str:
-    return os.path.join(xdg_dir(environ, "XDG_CONFIG_HOME", ".config"), "user.toml")
-
-
-def state_path(environ: Mapping[str, str]) -> str:
-    return os.path.join(xdg_dir(environ, "XDG_STATE_HOME", ".local/state"), "state.toml")
+_BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 def _when(value: object) -> datetime | None:
+    if value is None:
+        return None
+    from datetime import date, datetime, time, timezone
+
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, date):
@@ -80,13 +52,14 @@ class Store(Record):
         return self.all if app is None else self.apps.get(app)
 
 
-def _read(path: str) -> dict[str, Any] | None:
+def _read(path: str, what: str) -> dict[str, Any] | None:
     """The TOML document at ``path``; None if absent. Raises UserStoreError.
 
-    Read as ``safefs.read_own`` reads: never through a final link, never
-    blocking on a FIFO, never a file another user owns.
+    Read as ``ownfiles.read_own`` reads: never through a final link, never
+    blocking on a FIFO, never a file another user owns. A file exactly as
+    this library writes it is read without ``tomllib`` (``written``).
     """
-    from .safefs import UnsafePath, read_own
+    from .ownfiles import UnsafePath, read_own
 
     try:
         data = read_own(path, 1024 * 1024)
@@ -99,10 +72,15 @@ def _read(path: str) -> dict[str, Any] | None:
         raise UserStoreError(path, e.reason, hint) from None
     if data is None:
         return None
+    from . import written
+
     try:
-        doc: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        doc = written.parse(text, what)
+        if doc is None:
+            doc = _toml().loads(text)
         return doc
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+    except (UnicodeDecodeError, _toml().TOMLDecodeError) as e:
         raise UserStoreError(
             path,
             f"not valid TOML: {one_line(str(e))}",
@@ -114,6 +92,16 @@ def _read(path: str) -> dict[str, Any] | None:
         ) from None
 
 
+def _toml() -> Any:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
+
+
 _FIX_TABLE = "fix or remove that part (mode is off, local or on)"
 
 
@@ -122,6 +110,8 @@ def _choice(path: str, name: str, table: object) -> Choice:
         raise UserStoreError(path, f"[{name}] must hold only mode and since", _FIX_TABLE)
     mode = table.get("mode")
     if not isinstance(mode, str) or mode not in MODES:
+        from .policyfile import show_value
+
         raise UserStoreError(path, f"[{name}] has unknown mode {show_value(mode)}", _FIX_TABLE)
     since = _when(table.get("since"))
     if "since" in table and since is None:
@@ -131,7 +121,7 @@ def _choice(path: str, name: str, table: object) -> Choice:
 
 def load_store(path: str) -> Store:
     """Read the user store. Raises UserStoreError when it cannot be used."""
-    doc = _read(path)
+    doc = _read(path, "user store")
     if doc is None:
         return Store(path)
     if set(doc) - {"schema", "all", "app"} or doc.get("schema", 1) != 1:
@@ -144,14 +134,16 @@ def load_store(path: str) -> Store:
         raise UserStoreError(path, "[app] must be a table", _FIX_TABLE)
     choices = {}
     for app, table in apps.items():
-        if not APP_NAME.fullmatch(app):
+        if not is_app_name(app):
+            from .policyfile import show_value
+
             raise UserStoreError(path, f"invalid app name {show_value(app)}", _FIX_TABLE)
         choices[app] = _choice(path, f"app.{app}", table)
     return Store(path, choice_all, choices)
 
 
 def _key(name: str) -> str:
-    return name if _BARE.fullmatch(name) else '"' + name + '"'
+    return name if name and _BARE.issuperset(name) else '"' + name + '"'
 
 
 def _table(name: str, entries: Mapping[str, str]) -> str:
@@ -176,13 +168,14 @@ def _render_store(store: Store) -> str:
 def _locked_update(path: str, update: Callable[[], str | None]) -> None:
     """Run ``update`` under an exclusive lock and atomically write what it returns.
 
-    The directory is the caller's own (``safefs.user_directory``): root never
+    The directory is the caller's own (``ownfiles.user_directory``): root never
     follows a user's link, the lock is opened without following one, and the
     file is replaced within the directory that was checked.
     """
     import fcntl
 
-    from .safefs import Failed, UnsafePath, replace_in, user_directory
+    from .ownfiles import Failed, UnsafePath, user_directory
+    from .safefs import replace_in
 
     directory, name = os.path.split(path)
     try:
@@ -242,10 +235,12 @@ def write_choice(path: str, app: str | None, mode: Mode | None, now: datetime) -
     _locked_update(path, update)
 
 
-def load_first_on(path: str, app: str | None) -> datetime | None:
+def load_first_on(path: str | None, app: str | None) -> datetime | None:
     """When ``resolve()`` first saw ``on`` for ``app``; None if never or unreadable."""
+    if path is None:
+        return None
     try:
-        doc = _read(path)
+        doc = _read(path, "state")
     except UserStoreError:
         return None
     table = (doc or {}).get("app" if app else "all", {})
@@ -259,7 +254,7 @@ def record_first_on(path: str, app: str | None, when: datetime | None) -> None:
 
     def update() -> str | None:
         try:
-            doc = _read(path) or {}
+            doc = _read(path, "state") or {}
         except UserStoreError:
             doc = {}  # state is ours alone: a corrupt copy is rebuilt
         apps = {k: v for k, v in doc.get("app", {}).items() if isinstance(v, dict)}
@@ -275,8 +270,39 @@ def record_first_on(path: str, app: str | None, when: datetime | None) -> None:
             text += _table("all", {"on_since": top["on_since"].isoformat()})
         for name in sorted(apps):
             since = _when(apps[name].get("on_since"))
-            if since is not None and APP_NAME.fullmatch(name):
+            if since is not None and is_app_name(name):
                 text += _table(f"app.{_key(name)}", {"on_since": since.isoformat()})
         return text
 
     _locked_update(path, update)
+
+
+def state_of(environ: Mapping[str, str]) -> str | None:
+    """The state file's path, or None without a home (upload waits: the safe side)."""
+    from .errors import PolicyError
+
+    try:
+        return state_path(environ)
+    except PolicyError:
+        return None
+
+
+def keep_state(
+    state: str, app: str | None, decision: Decision, first_on: datetime | None, now: datetime
+) -> None:
+    """Keep the state file in step with ``decision``: the date ``app`` became
+    on (``now``), cleared when it is not on."""
+    from .errors import PolicyError
+
+    if decision.mode is Mode.ON:
+        if first_on is not None or decision.on_since != now:
+            return  # recorded before, or the user's own choice says since when
+        when: datetime | None = now
+    elif load_first_on(state, app) is None:
+        return
+    else:
+        when = None  # unrecorded means "not yet": upload stays off, never the reverse
+    try:
+        record_first_on(state, app, when)
+    except PolicyError:
+        pass

@@ -17,8 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..catalogue import Plan, Target
-from ..model import Record
-from ..modes import Mode
+from ..model import Mode, Record
 
 STATE_DIR = "/var/lib/telemetry-policy"
 MANIFEST = f"{STATE_DIR}/manifest.json"

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 
 from ..catalogue import Plan, Target
-from ..modes import MODES, Mode
+from ..model import MODES, Mode
 from ..safefs import Root, UnsafePath
 from . import OwnedFile, Reading, comment, wants
 

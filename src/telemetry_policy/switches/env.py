@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..catalogue import Plan, Target
-from ..modes import MODES, Mode
+from ..model import MODES, Mode
 from . import SESSION_DIR, OwnedFile, Reading, comment, wants
 
 SYSTEM_DROPIN = "/etc/systemd/system.conf.d/50-telemetry-policy.conf"

@@ -17,8 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from ..catalogue import Plan
-from ..model import Choice, Origin
-from ..modes import MODES, Mode
+from ..model import MODES, Choice, Mode, Origin
 from ..safefs import UnsafePath, read_own, write_own
 from . import SESSION_DIR, OwnedFile, Reading, comment
 

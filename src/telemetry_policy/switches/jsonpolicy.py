@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..catalogue import Plan, Target
-from ..modes import Mode
+from ..model import Mode
 from ..safefs import Root, UnsafePath
 from . import OwnedFile, OwnedKey, Reading, wants
 

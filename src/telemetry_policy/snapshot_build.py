@@ -1,0 +1,271 @@
+"""Compiling the snapshot (``apply``), and the policy layers as the plain
+values it keeps (``marshal`` writes tuples, strings, ints and None)."""
+
+from __future__ import annotations
+
+import marshal
+
+from .model import Decision, Mode, Origin, Platform
+from .policymodel import Condition, Layer, PolicyFile, Setting
+from .snapshot import (
+    _FULL,
+    _KEYS,
+    _MODE_KEYS,
+    FORMAT,
+    LINK,
+    LIST,
+    READ,
+    TRUST,
+    TYPE,
+    Snapshot,
+    _strings,
+    _text,
+    fingerprint,
+    load,
+    owners,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _origin(o: Origin) -> tuple[Any, ...]:
+    return (o.kind, o.source, o.line)
+
+
+def _settings(settings: tuple[Setting, ...]) -> tuple[Any, ...]:
+    return tuple((s.key, int(s.value), _origin(s.origin)) for s in settings)
+
+
+def encode_layer(layer: Layer) -> tuple[Any, ...]:
+    p = layer.policy
+    policy = None
+    if p is not None:
+        when = None if p.when is None else (p.when.distro, p.when.distro_version, p.when.line)
+        policy = (
+            p.source,
+            _settings(p.policy),
+            tuple((app, _settings(s)) for app, s in p.apps),
+            when,
+            p.trusted,
+            p.disabled,
+        )
+    return (
+        layer.name, _origin(layer.origin), layer.tier, layer.status, layer.reason, policy,
+        layer.main,
+    )  # fmt: skip
+
+
+def _line(value: object) -> int | None:
+    if value is not None and type(value) is not int:
+        raise ValueError("not a line number")
+    return value
+
+
+def _decode_origin(value: tuple[Any, ...]) -> Origin:
+    kind, source, line = value
+    return Origin(_text(kind), _text(source), _line(line))
+
+
+def _decode_settings(value: tuple[Any, ...]) -> tuple[Setting, ...]:
+    out = []
+    for key, number, origin in value:
+        if key not in _KEYS or type(number) is not int:
+            raise ValueError("not a setting")
+        out.append(
+            Setting(key, Mode(number) if key in _MODE_KEYS else number, _decode_origin(origin))
+        )
+    return tuple(out)
+
+
+def decode_layer(value: tuple[Any, ...]) -> Layer:
+    """The layer ``encode_layer`` wrote; raises ValueError or TypeError if it is not one."""
+    name, origin, tier, status, reason, policy, main = value
+    decoded = None
+    if policy is not None:
+        source, settings, apps, when, trusted, disabled = policy
+        condition = None
+        if when is not None:
+            distro, version, line = when
+            condition = Condition(
+                None if distro is None else _strings(distro),
+                None if version is None else _text(version),
+                _line(line),
+            )
+        decoded = PolicyFile(
+            _text(source),
+            _decode_settings(settings),
+            tuple((_text(app), _decode_settings(s)) for app, s in apps),
+            condition,
+            _strings(trusted),
+            _strings(disabled),
+        )
+    if type(main) is not bool:
+        raise ValueError("not a flag")
+    return Layer(
+        _text(name), _decode_origin(origin), _text(tier), _text(status), _text(reason),
+        decoded, main,
+    )  # fmt: skip
+
+
+# --- Compiling (by apply).
+
+
+# A change made in the same clock tick as the one before it keeps its change
+# time: a file is compiled only once its change time is older than a tick
+# (the kernel's coarse clock: a few ms), or than 2 s where timestamps are whole
+# seconds (ext3, small ext4 inodes).
+RACY_SECONDS = 2.0
+RACY_FINE = 0.02
+
+
+def _racy_until(fp: tuple[int | str, ...]) -> float:
+    ctime = int(fp[8])
+    return ctime / 1e9 + (RACY_SECONDS if ctime % 1_000_000_000 == 0 else RACY_FINE)
+
+
+def build(root: str) -> bytes:
+    """The snapshot of the policy files under ``root`` as they are now.
+
+    Discovery runs twice: the paths the first run looked at are fingerprinted
+    before and after the second, which counts only if nothing changed while
+    it read and every change time was older than a clock tick when it started
+    (else it waits, a few seconds at most, and tries again)."""
+    import time
+
+    from . import locations
+
+    paths: list[tuple[str, str]] | None = None
+    for _ in range(6):
+        before = None if paths is None else [fingerprint(p, how) for p, how in paths]
+        started = time.time()
+        recorded: dict[tuple[str, str], None] = {}
+        locations.recording = recorded
+        try:
+            compiled = _compile(root)
+        finally:
+            locations.recording = None
+        after = [fingerprint(p, how) for p, how in recorded]
+        if paths == list(recorded) and before == after:
+            until = max(
+                (_racy_until(fp) for (_, how), fp in zip(paths, after, strict=True)
+                 if how in _FULL and fp[0] != "E"),
+                default=0.0,
+            )  # fmt: skip
+            wait = until - started
+            if wait <= 0:
+                seen = _needed(paths, after)
+                return marshal.dumps((FORMAT, root, owners(root), seen, *compiled))
+            time.sleep(min(wait, RACY_SECONDS))
+        paths = list(recorded)
+    # Still changing: a snapshot that is never used (clients read the files).
+    never = ((root, TYPE, ("E", -1)),)
+    return marshal.dumps((FORMAT, root, owners(root), never, (), {None: (None,) * 3}, (), None))
+
+
+def _needed(
+    paths: list[tuple[str, str]], fps: list[tuple[int | str, ...]]
+) -> tuple[tuple[str, str, tuple[int | str, ...]], ...]:
+    """The fingerprints to check, less those another one of the same path
+    covers: all of a file read or link followed (not followed) covers its kind;
+    all of a directory listed covers its kind, owner and mode."""
+    whole = {p for p, how in paths if how in (LINK, READ)}
+    listed = {p for p, how in paths if how == LIST}
+    return tuple(
+        (p, how, fp)
+        for (p, how), fp in zip(paths, fps, strict=True)
+        if not (how == TYPE and (p in whole or p in listed)) and not (how == TRUST and p in listed)
+    )
+
+
+def _compile(root: str) -> tuple[Any, ...]:
+    """(layers, values per app, problems, platform), as ``decide`` finds them
+    with no plugin: every app named in a file, and None for any other."""
+    from .decision import AppIndex, _Values, decide
+    from .model import BUILT_IN
+    from .platform import PlatformError
+    from .policymodel import Context
+    from .sources import file_layers
+
+    found = file_layers(root, snapshot=False)
+    context = Context(root, {}, None)
+    platform: tuple[Any, ...] | None = None
+
+    def read_platform() -> Platform:
+        nonlocal platform
+        try:
+            p = context.platform()
+        except PlatformError as e:
+            platform = ("error", str(e))
+            raise
+        platform = ("ok", p.id, p.version, p.like)
+        return p
+
+    overall = decide(None, layers=found, choice=None, caps=(), now=None, platform=read_platform)
+    index = AppIndex(overall)
+    named = {
+        app
+        for layer in overall.layers
+        if layer.status == "applied" and layer.policy
+        for app, _ in layer.policy.apps
+    }
+    system: dict[str | None, tuple[int | None, ...]] = {}
+    for app in [None, *sorted(named)]:
+        values = _Values(Mode.OFF, BUILT_IN)
+        index.apply(app, values)
+        system[app] = tuple(
+            None if origin is BUILT_IN else int(value)
+            for value, origin in (values.current[k] for k in _KEYS)
+        )
+    encoded = tuple(encode_layer(layer) for layer in found)
+    return encoded, system, tuple(index.problems), platform
+
+
+# --- Reading it back for the full resolution and for explanations.
+
+
+def layers_of(snapshot: Snapshot) -> list[Layer]:
+    """The policy files as layers, as ``sources.file_layers`` finds them."""
+    return [decode_layer(e) for e in snapshot.encoded]
+
+
+def platform_of(snapshot: Snapshot) -> Platform:
+    """The platform as the compiler read it (``[when]``); raises PlatformError
+    with the compiler's reason if it could not be read."""
+    if snapshot.platform is None or snapshot.platform[0] != "ok":
+        from .platform import PlatformError
+
+        raise PlatformError(_text(snapshot.platform[1]) if snapshot.platform else "not read")
+    _, id_, version, like = snapshot.platform
+    return Platform(_text(id_), _text(version), _strings(like))
+
+
+def layers(root: str) -> list[Layer] | None:
+    """The policy layers under ``root`` from its snapshot, if one may be used."""
+    found = load(root)
+    if found is None:
+        return None
+    try:
+        return layers_of(found)
+    except Exception:  # an entry that is not a layer: read the files instead
+        return None
+
+
+def explain(decision: Decision) -> None:
+    """Fill in ``trace``, ``layers`` and ``platform`` of a decision made from the
+    snapshot: ``decision.decide`` run on its layers with the same inputs."""
+    from .decision import decide
+
+    snapshot, app_default, caps, now, first_on = decision.__dict__.pop("_explain")
+    full = decide(
+        decision.app,
+        layers=layers_of(snapshot),
+        choice=decision.choice,
+        caps=caps,
+        now=now,
+        app_default=app_default,
+        first_on=first_on,
+        platform=lambda: platform_of(snapshot),
+    )
+    decision.__dict__.update(trace=full.trace, layers=full.layers, platform=full.platform)

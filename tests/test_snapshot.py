@@ -1,0 +1,278 @@
+"""The snapshot ``apply`` compiles and ``resolve()`` answering from it: the
+same answer as the full resolution, whatever the system, the user and the
+environment; and a stale, forged or foreign snapshot only costs time."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import NOW, PACKAGE_BUILD, run_cli
+from telemetry_policy import Mode, resolve, set_mode
+from telemetry_policy.api import evaluate
+from telemetry_policy.snapshot import PATH, load
+from telemetry_policy.snapshot_build import build
+from test_adversarial import ENVIRONS, STORES, TREES, _system
+
+ROOT = os.geteuid() == 0
+FORCED_OFF = '[policy]\npreset = "forced-off"\n'
+OPT_OUT = '[policy]\npreset = "opt-out"\n'
+FIELDS = ("app", "mode", "default", "ceiling", "upload_delay_days", "may_upload", "locked",
+          "choice", "on_since", "errors", "layers", "trace", "platform", "plugins")  # fmt: skip
+
+
+def compile_snapshot(root) -> None:
+    path = root.path / PATH.lstrip("/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o755)
+    path.write_bytes(build(str(root.path)))
+    os.chmod(path, 0o644)
+
+
+def fields(d) -> dict:
+    return {f: getattr(d, f) for f in FIELDS}
+
+
+def both(root, app, env, app_default=None, now=NOW):
+    """resolve() (from the snapshot) and the full resolution, each from the same state."""
+    state = root.state_file
+    saved = state.read_bytes() if state.exists() else None
+    fast = resolve(app, root=str(root.path), environ=env, app_default=app_default, now=now)
+    after_fast = state.read_bytes() if state.exists() else None
+    if saved is None:
+        state.unlink(missing_ok=True)
+    else:
+        state.write_bytes(saved)
+    full = evaluate(app, root=str(root.path), environ=env, app_default=app_default, now=now,
+                    record=True)  # fmt: skip
+    after_full = state.read_bytes() if state.exists() else None
+    assert after_fast == after_full  # the state file kept in step alike
+    return fast, full
+
+
+@given(TREES, STORES, ENVIRONS, st.sampled_from([None, "off", "local", "on"]),
+       st.sampled_from(["demo", "other", "go"]))  # fmt: skip
+def test_the_snapshot_gives_the_full_resolutions_answer(tree, store, environ, app_default, app):
+    with _system(tree, store) as root:
+        compile_snapshot(root)
+        env = root.environ(**environ)
+        fast, full = both(root, app, env, app_default)
+        assert ("_explain" in fast.__dict__) is (app != "go")  # go: its own mode file
+        assert fields(fast) == fields(full)
+        assert fast.explain() == full.explain()
+        # and the same as with no snapshot at all
+        (root.path / PATH.lstrip("/")).unlink()
+        fast2, _ = both(root, app, env, app_default)
+        assert fields(fast2) == fields(full)
+
+
+def test_a_decision_from_the_snapshot_is_a_whole_decision(root):
+    root.write("vendor", "policy.toml", OPT_OUT)
+    root.write("admin", "policy.d/50-x.toml", "[app.demo]\nupload_delay_days = 3\n")
+    compile_snapshot(root)
+    d = root.resolve("demo", now=NOW)
+    assert "_explain" in d.__dict__  # answered from the snapshot
+    later = root.resolve("demo", now=NOW + timedelta(days=3))
+    assert later.may_upload and later.on_since == NOW
+    assert pickle.loads(pickle.dumps(later)) == later
+    assert "upload_delay_days = 3  from" in later.explain()
+    assert later.as_dict()["may_upload"] is True
+    assert [layer.name for layer in later.layers] == ["policy.toml", "50-x.toml"]
+
+
+def _hot(root, code: str, **env: str) -> dict:
+    """Run ``code`` in a fresh interpreter against ``root``; it prints JSON."""
+    environ = root.environ(TELEMETRY_POLICY_ROOT=str(root.path), **env)
+    p = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True,
+                       text=True, cwd=str(root.base), timeout=60, check=True)  # fmt: skip
+    return json.loads(p.stdout)
+
+
+NOT_ON_THE_HOT_PATH = ["pluggy", "tomllib", "tomli", "inspect", "typing", "re", "enum",
+                       "datetime", "contextlib", "telemetry_policy.decision",
+                       "telemetry_policy.policyfile", "telemetry_policy.locations"]  # fmt: skip
+LOADED = (
+    "import sys, json, telemetry_policy as t\n"
+    "before = set(sys.modules)\n"
+    "d = t.resolve({app!r}, app_default={default!r})\n"
+    "print(json.dumps({{'mode': str(d.mode), 'loaded': sorted(set(sys.modules) - before)}}))\n"
+)
+
+
+def test_a_client_told_its_answer_loads_none_of_the_heavy_modules(root):
+    root.write("vendor", "policy.toml", '[policy]\nceiling = "on"\n')
+    for i in range(20):
+        root.write("admin", f"policy.d/{i:02d}-x.toml", f'[app.app{i}]\nceiling = "local"\n')
+    compile_snapshot(root)
+    _hot(root, LOADED.format(app="demo", default="local"))  # the first start writes the
+    found = _hot(root, LOADED.format(app="demo", default="local"))  # plugin cache
+    assert found["mode"] == "local"
+    assert not set(found["loaded"]) & set(NOT_ON_THE_HOT_PATH), found["loaded"]
+    # with a choice made by `set`: still no tomllib, no pluggy
+    set_mode("demo", "off", root=str(root.path), environ=root.environ(), now=NOW)
+    found = _hot(root, LOADED.format(app="demo", default="local"))
+    assert found["mode"] == "off"
+    assert not {"tomllib", "tomli", "pluggy", "inspect"} & set(found["loaded"]), found["loaded"]
+    # "on" needs the time, and nothing more
+    found = _hot(root, LOADED.format(app="demo", default="on"), TELEMETRY_POLICY_MODE="on")
+    assert found["mode"] == "on"
+    assert not {"tomllib", "tomli", "pluggy", "inspect", "typing"} & set(found["loaded"])
+
+
+def _stale_then_fresh(root, change, text: str = OPT_OUT) -> None:
+    root.write("vendor", "policy.toml", text)
+    compile_snapshot(root)
+    assert root.resolve("demo", now=NOW).mode is Mode.ON
+    change()
+    d = root.resolve("demo", now=NOW)
+    assert "_explain" not in d.__dict__  # the files were read
+    assert d.mode is Mode.OFF, d.explain()
+
+
+def test_an_edit_of_the_same_size_and_time_made_after_the_snapshot_counts(root):
+    def edit():
+        path = root.dir("vendor") / "policy.toml"
+        st_ = path.stat()
+        forced = FORCED_OFF + "#" * (len(path.read_text()) - len(FORCED_OFF))
+        assert len(forced) == st_.st_size
+        path.write_text(forced)
+        os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns))  # mtime put back: ctime tells
+
+    _stale_then_fresh(root, edit, OPT_OUT + "#" * 8)
+
+
+def test_a_drop_in_added_after_the_snapshot_counts(root):
+    _stale_then_fresh(root, lambda: root.write("runtime", "policy.d/10-off.toml", FORCED_OFF))
+
+
+def test_a_mask_added_after_the_snapshot_counts(root):
+    def mask():
+        root.mask("admin", "policy.toml")
+        root.write("admin", "policy.d/10-off.toml", FORCED_OFF)
+
+    _stale_then_fresh(root, mask)
+
+
+def test_a_policy_directory_made_writable_after_the_snapshot_counts(root):
+    _stale_then_fresh(root, lambda: os.chmod(root.dir("vendor"), 0o777))
+
+
+def _snapshot_path(root):
+    return root.path / PATH.lstrip("/")
+
+
+def _forged(root) -> bytes:
+    """A snapshot of this very system, but saying the layers leave "on"."""
+    import marshal
+
+    header, for_root, owners, seen, encoded, _, problems, platform = marshal.loads(
+        build(str(root.path))
+    )
+    system = {None: (2, 2, None), "demo": (2, 2, None)}
+    return marshal.dumps((header, for_root, owners, seen, encoded, system, problems, platform))
+
+
+def test_a_snapshot_is_trusted_as_a_policy_file_is(root):
+    root.write("vendor", "policy.toml", FORCED_OFF)
+    compile_snapshot(root)
+    _snapshot_path(root).write_bytes(_forged(root))
+    # Owned by root (or you), writable by no one else: as much policy as a file
+    # in /usr/lib/telemetry-policy, so only one who could write those could write it.
+    assert root.resolve("demo", app_default="on", now=NOW).mode is Mode.ON
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    ["garbage", "truncated", "wrong types", "another root", "writable by others",
+     "a symlink", "a FIFO", "a writable directory"],
+)  # fmt: skip
+def test_a_forged_or_broken_snapshot_only_costs_time(root, tmp_path, forgery):
+    import marshal
+
+    root.write("vendor", "policy.toml", FORCED_OFF)
+    compile_snapshot(root)
+    path = _snapshot_path(root)
+    forged = _forged(root)
+    if forgery == "garbage":
+        path.write_bytes(b"\x00not marshal")
+    elif forgery == "truncated":
+        path.write_bytes(forged[: len(forged) // 2])
+    elif forgery == "wrong types":
+        header, for_root, owners, seen, encoded, _, problems, platform = marshal.loads(forged)
+        system = {None: ("on", 2, "x")}  # what no compiler writes
+        path.write_bytes(marshal.dumps((header, for_root, owners, seen, encoded, system,
+                                        problems, platform)))  # fmt: skip
+    elif forgery == "another root":
+        other = tmp_path / "image"
+        shutil.copytree(root.path, other, symlinks=True)
+        (other / "usr/lib/telemetry-policy/policy.toml").write_text(OPT_OUT)
+        path.write_bytes(build(str(other)))  # an opt-out image's snapshot
+    elif forgery == "writable by others":
+        path.write_bytes(forged)
+        os.chmod(path, 0o666)
+    elif forgery == "a symlink":
+        (tmp_path / "snap").write_bytes(forged)
+        path.unlink()
+        path.symlink_to(tmp_path / "snap")
+    elif forgery == "a FIFO":
+        path.unlink()
+        os.mkfifo(path)
+    elif forgery == "a writable directory":
+        path.write_bytes(forged)
+        os.chmod(path.parent, 0o777)
+    d = root.resolve("demo", app_default="on", now=NOW)
+    assert d.mode is Mode.OFF and d.locked, d.explain()
+
+
+@pytest.mark.skipif(not ROOT or PACKAGE_BUILD, reason="runs the package as another user")
+def test_what_the_compiler_could_read_and_the_caller_cannot_is_read_by_the_caller(open_tmp):
+    from telemetry_policy.testing import FakeRoot
+
+    root = FakeRoot(open_tmp)
+    root.write("vendor", "policy.toml", OPT_OUT)
+    secret = root.write("admin", "policy.d/50-secret.toml", OPT_OUT, mode=0o600)
+    compile_snapshot(root)
+    assert load(str(root.path)) is not None  # usable by root, who compiled it
+    os.chown(root.home, 65534, 65534)
+    code = ("import telemetry_policy as t, sys; "
+            f"print(t.resolve('demo', root={str(root.path)!r}).mode)")  # fmt: skip
+    p = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
+        env=root.environ(), capture_output=True, text=True, cwd="/", timeout=60,
+    )  # fmt: skip
+    assert "Traceback" not in p.stderr, p.stderr
+    assert p.stdout.strip() == "off"  # it cannot read the drop-in: fails closed, as without
+    assert secret.exists()
+
+
+@pytest.fixture
+def open_tmp():
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp(prefix="tp-snapshot-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_apply_keeps_the_snapshot_in_step(root):
+    root.write("vendor", "policy.toml", OPT_OUT)
+    assert run_cli(root, "apply")[0] == 0
+    assert load(str(root.path)) is not None
+    root.write("admin", "policy.d/10-off.toml", FORCED_OFF)
+    assert load(str(root.path)) is None  # stale: not used
+    assert run_cli(root, "apply")[0] == 0
+    assert load(str(root.path)) is not None
+    assert root.resolve("demo", app_default="on", now=NOW).mode is Mode.OFF
+    assert run_cli(root, "apply", "--undo")[0] == 0
+    assert not _snapshot_path(root).exists() and not _snapshot_path(root).parent.exists()
