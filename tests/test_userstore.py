@@ -5,6 +5,8 @@ import sys
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import NOW
 from telemetry_policy.errors import UserStoreError
@@ -105,3 +107,50 @@ def test_concurrent_writers_lose_no_update(tmp_path):
     store = load_store(path)
     assert {f"app{w}-{i}" for w in range(workers) for i in range(rounds)} <= set(store.apps)
     assert store.choice("shared").mode in (Mode.OFF, Mode.LOCAL, Mode.ON)
+
+
+# --- The files this library writes are read back without tomllib (``written``):
+# whatever it accepts, it reads exactly as tomllib does.
+
+_LINES = st.sampled_from(
+    [
+        "# telemetry-policy user store: written by `telemetry-policy set`; edit with care.",
+        "schema = 1", "schema = 2", "", " ", "[all]", "[app.go]", '[app."my.tool"]',
+        "[app.my.tool]",
+        "[app.Go]", '[app.""]', "[app]", 'mode = "on"', 'mode = "off"', 'mode = "local"',
+        'mode = "yes"', "mode = on", 'mode="on"', "since = 2026-11-23T12:00:00+00:00",
+        "since = 2026-11-23T12:00:00.123456+00:00", "since = 2026-11-23T12:00:00-05:30",
+        "since = 2026-13-23T12:00:00+00:00", "since = 2026-11-23", "since = 2026-11-23T12:00:00Z",
+        "on_since = 2026-11-23T12:00:00+00:00", "on_since = 9999-12-31T23:59:59+00:00",
+        "# a comment", "#\ttab", "x = 1", "[all", "\ufeff[all]", "mode = \"on\" # c",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(_LINES, max_size=10), st.sampled_from(["user store", "state"]), st.booleans())
+def test_what_written_reads_it_reads_as_tomllib_does(lines, what, newline):
+    import sys
+
+    from telemetry_policy import written
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    text = "\n".join(lines) + ("\n" if newline else "")
+    found = written.parse(text, what)
+    if found is not None:
+        assert found == tomllib.loads(text)
+
+
+def test_the_files_set_and_resolve_write_are_read_without_tomllib(root):
+    from telemetry_policy import set_mode, written
+
+    root.write("vendor", "policy.toml", '[policy]\npreset = "opt-out"\n')
+    root.resolve("other", now=NOW)  # records the date it became on
+    root.resolve("my.tool", now=NOW)
+    assert written.parse(root.state_file.read_text(), "state") is not None
+    set_mode("demo", "off", root=str(root.path), environ=root.environ(), now=NOW)
+    set_mode("my.tool", "on", root=str(root.path), environ=root.environ(), now=NOW)
+    set_mode(None, "local", root=str(root.path), environ=root.environ(), now=NOW)
+    assert written.parse(root.user_store.read_text(), "user store") is not None
