@@ -17,7 +17,11 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 def root(tmp_path):
-    return FakeRoot(tmp_path)
+    """The testing kit's fake root (``telemetry_policy_root``), with this
+    process's environment isolated for the test."""
+    root = FakeRoot(tmp_path)
+    with root.isolated():
+        yield root
 
 
 # Property tests: TELEMETRY_POLICY_EXAMPLES sets how many examples each runs.

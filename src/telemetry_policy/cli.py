@@ -39,6 +39,11 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
                 "/var/lib/telemetry-policy/session/",
                 "what apply precomputed for logins of users without a choice",
             ),
+            (
+                "/var/cache/telemetry-policy/policy.snapshot",
+                "the policy as apply found it, which programs answer from while it is "
+                "current (a cache: a stale one is ignored)",
+            ),
             ("/etc/profile.d/telemetry-policy.sh", "login shells: run the session hook"),
         ),
     ),
@@ -128,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the program's own default when the user made no choice",
     )
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="keep the date APP's telemetry first became on, as the library does, so "
+        "its upload delay can end (for programs that ask through this command)",
+    )
 
     p = sub.add_parser(
         "audit",
@@ -299,7 +310,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "resolve":
         from .api import evaluate
 
-        d = evaluate(args.app, app_default=args.app_default, root=root, environ=environ)
+        d = evaluate(
+            args.app, app_default=args.app_default, root=root, environ=environ, record=args.record
+        )
         for error in d.errors:
             _say(f"telemetry-policy: {one_line(error)}", err=True)
         if args.json:

@@ -12,14 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import PolicyFileError
-from .locations import MAX_SIZE, TOO_LARGE
 from .model import MODES, PRESETS, Mode, Origin
 from .policymodel import Condition, PolicyFile, Setting
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 SCHEMA = 1
 APP_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -271,6 +265,13 @@ def parse_policy(data: bytes, source: str) -> PolicyFile:
     >>> parse_policy(b'[policy]\\npreset = "opt-in"\\n', "demo.toml").policy[1].value
     <Mode.ON: 2>
     """
+    from .locations import MAX_SIZE, TOO_LARGE  # tomllib only where a file is parsed
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+
     if len(data) > MAX_SIZE:
         raise PolicyFileError(source, TOO_LARGE)
     if data.startswith(b"\xef\xbb\xbf"):

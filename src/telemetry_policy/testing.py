@@ -1,9 +1,23 @@
-"""Helpers for testing against a fake root, for this project and plugin authors.
+"""The testing kit: a fake root and an isolated user, for tool and plugin authors.
 
-    def test_forced_off(tmp_path):
-        root = FakeRoot(tmp_path)
-        root.write("vendor", "policy.d/10-distro.toml", '[policy]\\npreset = "forced-off"\\n')
-        assert root.resolve("mytool", app_default="on").mode is Mode.OFF
+With pytest, the ``telemetry_policy_root`` fixture (this package's ``pytest11``
+plugin, ``telemetry_policy.pytest_plugin``) gives a FakeRoot whose environment
+is the process's own: your tool's plain ``resolve("mytool")`` asks the fake
+root, as the fake user, at the fake time::
+
+    def test_no_telemetry_when_the_system_forbids_it(telemetry_policy_root):
+        telemetry_policy_root.write("vendor", "policy.toml", '[policy]\\npreset = "forced-off"\\n')
+        assert mytool.main(["count"]) == 0
+        assert not mytool.sent()
+
+    def test_uploads_wait_a_week(telemetry_policy_root):
+        telemetry_policy_root.set("mytool", "on")
+        assert not resolve("mytool").may_upload
+        telemetry_policy_root.advance(days=7)
+        assert resolve("mytool").may_upload
+
+Without pytest, ``FakeRoot(tmp_dir)`` works the same, passing ``environ``
+(``root.environ()``) and ``root`` where needed, or ``with root.isolated():``.
 
 Files are written with explicit modes (0644, directories 0755) so that the
 trust check passes whatever the umask of the machine running the tests.
@@ -12,12 +26,14 @@ trust check passes whatever the umask of the machine running the tests.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .decision import Decision
 from .locations import DIRECTORIES
+from .model import Decision, Mode
 
 TIERS = dict(DIRECTORIES)
 
@@ -97,6 +113,59 @@ class FakeRoot:
         env.update(extra)
         return env
 
+    #: The variables ``isolated()`` takes from the real environment.
+    ISOLATED = (
+        "HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME",
+        "XDG_RUNTIME_DIR", "DO_NOT_TRACK", "CI",
+    )  # fmt: skip
+
+    @contextmanager
+    def isolated(self) -> Iterator[FakeRoot]:
+        """``os.environ`` as this root's user sees it, for the ``with`` block:
+        its own HOME and XDG directories, ``TELEMETRY_POLICY_ROOT`` set to this
+        root, and no ``TELEMETRY_POLICY_*``, ``DO_NOT_TRACK`` or ``CI`` of yours
+        (your own ``DO_NOT_TRACK=1`` would otherwise turn your tool's tests
+        local). The clock is put back too."""
+        from . import clock
+
+        saved, shift = dict(os.environ), clock.shift
+        for name in list(os.environ):
+            if name in self.ISOLATED or name.startswith("TELEMETRY_POLICY_"):
+                del os.environ[name]
+        os.environ.update(self.environ(TELEMETRY_POLICY_ROOT=str(self.path)))
+        try:
+            yield self
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            clock.shift = shift
+
+    def set(self, app: str | None, mode: Mode | str | None) -> Decision:
+        """Record this user's choice for ``app`` (None: every app) as
+        ``telemetry-policy set`` and ``set_mode`` do: refused (RefusedError)
+        above the ceiling. ``mode=None`` forgets it."""
+        from .api import set_mode
+
+        return set_mode(app, mode, root=str(self.path), environ=self.environ())
+
+    def advance(self, *, days: float = 0, hours: float = 0, seconds: float = 0) -> None:
+        """Move the library's clock forward (upload delays end; ``resolve()``,
+        ``set`` and the state file see the new time)."""
+        from . import clock
+
+        clock.shift += days * 86400 + hours * 3600 + seconds
+
+    def compile(self) -> Path:
+        """Compile this root's snapshot, as ``apply`` does (clients answer from it)."""
+        from .snapshot import PATH
+        from .snapshot_build import build
+
+        path = self.path / PATH.lstrip("/")
+        self._mkdirs(path.parent)
+        path.write_bytes(build(str(self.path)))
+        os.chmod(path, 0o644)
+        return path
+
     @property
     def user_store(self) -> Path:
         return self.home / ".config/telemetry-policy/user.toml"
@@ -113,7 +182,8 @@ class FakeRoot:
         now: datetime | None = None,
         **kwargs: Any,
     ) -> Decision:
-        """``telemetry_policy.resolve`` against this root and home."""
+        """``telemetry_policy.resolve`` against this root and home (the first-on
+        date is recorded in this home's state, so upload delays end)."""
         from .snapshot import resolve
 
         return resolve(
