@@ -8,7 +8,9 @@ Names are imported on first use: a telemetry client imports this at every
 start, and pays only for what it touches.
 """
 
-from __future__ import annotations
+# Annotations naming what only type checkers import are strings: a client imports
+# this at every start, and `from __future__ import annotations` would import one
+# module more (DESIGN.md section 9).
 
 TYPE_CHECKING = False  # importing typing would cost a client 3 ms at every start
 if TYPE_CHECKING:
@@ -63,7 +65,7 @@ if TYPE_CHECKING:
     from .snapshot import resolve
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'telemetry_policy' has no attribute {name!r}")

@@ -24,7 +24,9 @@ Whether a plugin's code is a system file is decided by the file the import
 system finds for its module, never by what the module says about itself.
 """
 
-from __future__ import annotations
+# Annotations naming what only type checkers import are strings: a client imports
+# this at every start, and `from __future__ import annotations` would import one
+# module more (DESIGN.md section 9).
 
 import os
 import stat
@@ -106,7 +108,7 @@ def _metadata(info: str) -> tuple[str, str]:
     return name or base.split("-")[0], version or (base.split("-")[1] if "-" in base else "?")
 
 
-def scan_directory(directory: str) -> list[EntryPoint]:
+def scan_directory(directory: str) -> "list[EntryPoint]":
     """The telemetry_policy entry points of the distributions installed in ``directory``."""
     try:
         names = sorted(os.listdir(directory))
@@ -155,7 +157,7 @@ def _fnv1a(data: bytes) -> int:
     return h
 
 
-def cache_path(environ: Mapping[str, str]) -> str:
+def cache_path(environ: "Mapping[str, str]") -> str:
     from .ownfiles import xdg_dir
 
     prefix = _fnv1a(f"{sys.prefix}\0{sys.executable}".encode())
@@ -165,7 +167,7 @@ def cache_path(environ: Mapping[str, str]) -> str:
 Cache = dict[str, tuple[str, list[EntryPoint]]]  # directory: (key, entry points)
 
 
-def _read_cache(path: str) -> Cache:
+def _read_cache(path: str) -> "Cache":
     from .ownfiles import UnsafePath, read_own
 
     try:
@@ -187,7 +189,7 @@ def _read_cache(path: str) -> Cache:
     return cache
 
 
-def _write_cache(path: str, cache: Cache) -> None:
+def _write_cache(path: str, cache: "Cache") -> None:
     from .ownfiles import UnsafePath
     from .safefs import write_own
 
@@ -202,10 +204,10 @@ def _write_cache(path: str, cache: Cache) -> None:
         pass  # a cache that cannot be written is only slower
 
 
-_memo: tuple[tuple[tuple[str, str | None], ...], list[EntryPoint], list[str]] | None = None
+_memo: "tuple[tuple[tuple[str, str | None], ...], list[EntryPoint], list[str]] | None" = None
 
 
-def find(environ: Mapping[str, str], write: bool) -> tuple[list[EntryPoint], list[str]]:
+def find(environ: "Mapping[str, str]", write: bool) -> "tuple[list[EntryPoint], list[str]]":
     """The installed plugins and the errors found (a name installed twice).
 
     From this process's memo, the caller's own cache for the directories it
@@ -244,7 +246,7 @@ def find(environ: Mapping[str, str], write: bool) -> tuple[list[EntryPoint], lis
     return entries, errors
 
 
-def _unique(found: list[EntryPoint]) -> tuple[list[EntryPoint], list[str]]:
+def _unique(found: "list[EntryPoint]") -> "tuple[list[EntryPoint], list[str]]":
     by_name: dict[str, list[EntryPoint]] = {}
     for e in found:
         by_name.setdefault(e.name, []).append(e)

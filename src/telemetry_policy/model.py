@@ -7,7 +7,9 @@ and a telemetry client imports us at every start (DESIGN.md section 9).
 name in about 0.01 ms, and mypy checks it like a frozen dataclass.
 """
 
-from __future__ import annotations
+# Annotations naming what only type checkers import are strings: a client imports
+# this at every start, and `from __future__ import annotations` would import one
+# module more (DESIGN.md section 9).
 
 TYPE_CHECKING = False  # typing costs a client 3 ms at start: only mypy reads these
 if TYPE_CHECKING:
@@ -37,13 +39,13 @@ class PolicyError(Exception):
 class _Modes(type):
     """``for m in Mode``, ``len(Mode)`` and ``Mode["ON"]``, as for an enum."""
 
-    def __iter__(cls) -> Iterator[Mode]:
+    def __iter__(cls) -> "Iterator[Mode]":
         return iter(_ALL)
 
     def __len__(cls) -> int:
         return len(_ALL)
 
-    def __getitem__(cls, name: str) -> Mode:
+    def __getitem__(cls, name: str) -> "Mode":
         for m in _ALL:
             if m.name == name:
                 return m
@@ -59,12 +61,12 @@ class Mode(int, metaclass=_Modes):
     a telemetry client imports this at every start (DESIGN.md section 9).
     """
 
-    OFF: Mode
-    LOCAL: Mode
-    ON: Mode
+    OFF: "Mode"
+    LOCAL: "Mode"
+    ON: "Mode"
     __slots__ = ()
 
-    def __new__(cls, value: int) -> Mode:
+    def __new__(cls, value: int) -> "Mode":
         if isinstance(value, int) and 0 <= value < len(_ALL):
             return _ALL[value]
         raise ValueError(f"{value!r} is not a valid Mode")
@@ -86,17 +88,17 @@ class Mode(int, metaclass=_Modes):
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
 
-    def __reduce__(self) -> tuple[type[Mode], tuple[int]]:
+    def __reduce__(self) -> "tuple[type[Mode], tuple[int]]":
         return Mode, (int(self),)
 
-    def __copy__(self) -> Mode:
+    def __copy__(self) -> "Mode":
         return self
 
-    def __deepcopy__(self, memo: object) -> Mode:
+    def __deepcopy__(self, memo: object) -> "Mode":
         return self
 
     @classmethod
-    def parse(cls, text: str) -> Mode:
+    def parse(cls, text: str) -> "Mode":
         """``Mode.parse("local")`` -> ``Mode.LOCAL``; anything else raises ValueError."""
         try:
             return MODES[text]
@@ -105,12 +107,12 @@ class Mode(int, metaclass=_Modes):
 
 
 _NAMES = ("OFF", "LOCAL", "ON")
-_ALL: tuple[Mode, ...] = tuple(int.__new__(Mode, i) for i in range(3))
+_ALL: "tuple[Mode, ...]" = tuple(int.__new__(Mode, i) for i in range(3))
 Mode.OFF, Mode.LOCAL, Mode.ON = _ALL
-MODES: dict[str, Mode] = {str(m): m for m in _ALL}
+MODES: "dict[str, Mode]" = {str(m): m for m in _ALL}
 
 #: preset name -> (default, ceiling); DESIGN.md section 2.
-PRESETS: dict[str, tuple[Mode, Mode]] = {
+PRESETS: "dict[str, tuple[Mode, Mode]]" = {
     "forced-off": (Mode.OFF, Mode.OFF),
     "local-only": (Mode.LOCAL, Mode.LOCAL),
     "opt-in": (Mode.OFF, Mode.ON),
@@ -122,12 +124,14 @@ PRESETS: dict[str, tuple[Mode, Mode]] = {
 # --- Records.
 
 
-def _initializer(cls: str, names: tuple[str, ...], defaults: dict[str, Any]) -> Callable[..., None]:
+def _initializer(
+    cls: str, names: tuple[str, ...], defaults: "dict[str, Any]"
+) -> "Callable[..., None]":
     """An ``__init__`` for ``names``, without compiling code per class."""
     count = len(names)
     required = {n for n in names if n not in defaults}
 
-    def __init__(self: object, *args: Any, **kwargs: Any) -> None:
+    def __init__(self: object, *args: "Any", **kwargs: "Any") -> None:
         if not kwargs and len(args) == count:  # the common call: all positional
             self.__dict__.update(zip(names, args, strict=True))
             return
@@ -152,17 +156,17 @@ class Record:
 
     __fields__: tuple[str, ...] = ()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: "Any") -> None:
         super().__init_subclass__(**kwargs)
         names = tuple(cls.__dict__.get("__annotations__", {}))  # this class's own, in order
         defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
         setattr(cls, "__init__", _initializer(cls.__name__, names, defaults))  # noqa: B010
         cls.__fields__ = names
 
-    def _values(self) -> tuple[Any, ...]:
+    def _values(self) -> "tuple[Any, ...]":
         return tuple(getattr(self, n) for n in self.__fields__)
 
-    def _replace(self: R, **changes: Any) -> R:
+    def _replace(self: "R", **changes: "Any") -> "R":
         new = object.__new__(type(self))
         for name in self.__fields__:
             object.__setattr__(new, name, changes.pop(name, getattr(self, name)))
@@ -215,9 +219,9 @@ class Origin(Record):
 class Choice(Record):
     """A user's choice of mode and where it was found."""
 
-    mode: Mode
-    origin: Origin
-    since: datetime | None = None  # when the choice was made
+    mode: "Mode"
+    origin: "Origin"
+    since: "datetime | None" = None  # when the choice was made
     error: str = ""  # set when a corrupt input was read as "off"
 
 
@@ -247,7 +251,7 @@ def is_app_name(name: object) -> bool:
 _ELSEWHERE = ("Condition", "Context", "Layer", "PolicyFile", "STATUSES", "Setting", "Trace")
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     if name in _ELSEWHERE:
         from . import policymodel
 
@@ -278,21 +282,21 @@ class Decision(Record):
     """What an app may do, and why. ``app`` is None for the global decision."""
 
     app: str | None
-    mode: Mode
-    default: Mode
-    ceiling: Mode
+    mode: "Mode"
+    default: "Mode"
+    ceiling: "Mode"
     upload_delay_days: int
     may_upload: bool
     locked: bool
-    choice: Choice | None
-    on_since: datetime | None
+    choice: "Choice | None"
+    on_since: "datetime | None"
     errors: tuple[str, ...]
-    layers: tuple[Layer, ...]
-    trace: tuple[Trace, ...]
-    platform: Platform | None = None
-    plugins: tuple[PluginInfo, ...] = ()
+    layers: "tuple[Layer, ...]"
+    trace: "tuple[Trace, ...]"
+    platform: "Platform | None" = None
+    plugins: "tuple[PluginInfo, ...]" = ()
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> "Any":
         # A decision made from the snapshot (``snapshot.resolve``) has its explanation
         # (trace, layers, platform) worked out when first read.
         if name in _EXPLAINED and "_explain" in self.__dict__:
@@ -307,12 +311,12 @@ class Decision(Record):
         return self.mode >= Mode.LOCAL
 
     @property
-    def upload_from(self) -> datetime | None:
+    def upload_from(self) -> "datetime | None":
         if self.mode is not Mode.ON or self.on_since is None:
             return None
         return _plus_days(self.on_since, self.upload_delay_days)
 
-    def origin_of(self, key: str) -> Origin:
+    def origin_of(self, key: str) -> "Origin":
         return next(t.origin for t in self.trace if t.key == key)
 
     def explain(self) -> str:
@@ -321,14 +325,14 @@ class Decision(Record):
 
         return explanation(self)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> "dict[str, Any]":
         """The stable JSON form (``schema`` 1) of ``resolve --json``."""
         from .decision import as_json
 
         return as_json(self)
 
 
-def _plus_days(when: datetime, days: int) -> datetime | None:
+def _plus_days(when: "datetime", days: int) -> "datetime | None":
     """``when`` plus ``days``, or None past the calendar's end (a date like 9999-12-31
     in a store: upload then waits for ever, which is the safe side)."""
     from datetime import timedelta

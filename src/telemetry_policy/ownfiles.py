@@ -12,7 +12,9 @@ A telemetry client reads its user files through this module at every start:
 it imports nothing beyond ``os`` and ``stat``.
 """
 
-from __future__ import annotations
+# Annotations naming what only type checkers import are strings: a client imports
+# this at every start, and `from __future__ import annotations` would import one
+# module more (DESIGN.md section 9).
 
 import errno
 import os
@@ -96,14 +98,14 @@ class Failed(UnsafePath):
     """The system refused an operation (permissions, space): ``reason`` is its word."""
 
 
-def _verb(verb: str, e: UnsafePath) -> UnsafePath:
+def _verb(verb: str, e: "UnsafePath") -> "UnsafePath":
     """``e`` said as what the caller was doing: "cannot read: Permission denied"."""
     if isinstance(e, Failed):
         return UnsafePath(e.path, f"cannot {verb}: {e.reason}", "nothing was changed")
     return e
 
 
-def user_directory(path: str, create: bool = False, mode: int = 0o700) -> _Opened:
+def user_directory(path: str, create: bool = False, mode: int = 0o700) -> "_Opened":
     """An fd for the caller's own directory ``path``; None if absent (and not created).
 
     Raises NotOwned when the directory, or a link on the way, belongs to
@@ -178,7 +180,7 @@ def _walk_user(path: str, create: bool, mode: int) -> int | None:
         raise
 
 
-def _foreign(path: str, owner: int, euid: int) -> NotOwned:
+def _foreign(path: str, owner: int, euid: int) -> "NotOwned":
     return NotOwned(
         path,
         f"belongs to uid {owner}, not to you (uid {euid})",
@@ -227,7 +229,7 @@ def _read_own(directory: str, name: str, path: str, limit: int) -> bytes | None:
 # --- Where they are: XDG base directories, with HOME as the fallback.
 
 
-def _home(environ: Mapping[str, str]) -> str:
+def _home(environ: "Mapping[str, str]") -> str:
     home = environ.get("HOME", "")
     if home.startswith("/"):
         return home
@@ -245,16 +247,16 @@ def _home(environ: Mapping[str, str]) -> str:
         ) from None
 
 
-def xdg_dir(environ: Mapping[str, str], var: str, fallback: str) -> str:
+def xdg_dir(environ: "Mapping[str, str]", var: str, fallback: str) -> str:
     base = environ.get(var, "")
     if not base.startswith("/"):  # XDG: relative values are ignored
         base = os.path.join(_home(environ), fallback)
     return os.path.join(base, "telemetry-policy")
 
 
-def store_path(environ: Mapping[str, str]) -> str:
+def store_path(environ: "Mapping[str, str]") -> str:
     return os.path.join(xdg_dir(environ, "XDG_CONFIG_HOME", ".config"), "user.toml")
 
 
-def state_path(environ: Mapping[str, str]) -> str:
+def state_path(environ: "Mapping[str, str]") -> str:
     return os.path.join(xdg_dir(environ, "XDG_STATE_HOME", ".local/state"), "state.toml")

@@ -41,7 +41,9 @@ this library; a client in another language asks ``telemetry-policy resolve
 --json`` instead (docs/authors.md).
 """
 
-from __future__ import annotations
+# Annotations naming what only type checkers import are strings: a client imports
+# this at every start, and `from __future__ import annotations` would import one
+# module more (DESIGN.md section 9).
 
 import marshal
 import os
@@ -190,14 +192,14 @@ class Snapshot:
     """A usable snapshot: the raw layers, and for the common case (no plugin
     installed) what the layers leave for each app, decided when it was compiled."""
 
-    def __init__(self, encoded: tuple[Any, ...], system: dict[Any, Any], problems: Any,
-                 platform: Any) -> None:  # fmt: skip
+    def __init__(self, encoded: "tuple[Any, ...]", system: "dict[Any, Any]", problems: "Any",
+                 platform: "Any") -> None:  # fmt: skip
         self.encoded = encoded
         self.system = system
         self.problems: tuple[str, ...] = _strings(problems)
         self.platform = platform
 
-    def values(self, app: str | None) -> tuple[Mode | None, Mode | None, int | None]:
+    def values(self, app: str | None) -> "tuple[Mode | None, Mode | None, int | None]":
         """(default, ceiling, upload_delay_days) as the layers leave them for
         ``app``; None where no layer sets it."""
         found = self.system.get(app, self.system[None])
@@ -212,7 +214,7 @@ class Snapshot:
         )
 
 
-def load(root: str) -> Snapshot | None:
+def load(root: str) -> "Snapshot | None":
     """The snapshot of ``root``, or None when there is none this caller may use
     as it is (then the files are read)."""
     trusted = owners(root)
@@ -243,7 +245,7 @@ ENV_MODE = "TELEMETRY_POLICY_MODE"
 ENV_DNT = "DO_NOT_TRACK"
 
 
-def env_choice(environ: Mapping[str, str]) -> Choice | None:
+def env_choice(environ: "Mapping[str, str]") -> "Choice | None":
     """``TELEMETRY_POLICY_MODE``: the first user choice consulted."""
     value = environ.get(ENV_MODE, "")
     if not value:
@@ -256,7 +258,7 @@ def env_choice(environ: Mapping[str, str]) -> Choice | None:
     return Choice(Mode.OFF, origin, None, why)
 
 
-def dnt_cap(environ: Mapping[str, str]) -> Choice | None:
+def dnt_cap(environ: "Mapping[str, str]") -> "Choice | None":
     """``DO_NOT_TRACK`` set to anything but empty, ``0`` or ``false``: at most
     ``local`` (exactly those three: a value read loosely could only raise)."""
     value = environ.get(ENV_DNT)
@@ -265,7 +267,7 @@ def dnt_cap(environ: Mapping[str, str]) -> Choice | None:
     return Choice(Mode.LOCAL, Origin("env", ENV_DNT))
 
 
-def store_choice(store: Store | Exception, app: str | None) -> Choice | None:
+def store_choice(store: "Store | Exception", app: str | None) -> "Choice | None":
     """The user store's choice for ``app`` (None: ``[all]``); a store that
     cannot be read counts as ``off``, and says why."""
     from .errors import UserStoreError
@@ -279,11 +281,11 @@ def store_choice(store: Store | Exception, app: str | None) -> Choice | None:
 def resolve(
     app: str,
     *,
-    app_default: Mode | str | None = None,
+    app_default: "Mode | str | None" = None,
     root: str | None = None,
-    environ: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-) -> Decision:
+    environ: "Mapping[str, str] | None" = None,
+    now: "datetime | None" = None,
+) -> "Decision":
     """May ``app`` collect, and upload, for this user, now? And why.
 
     Call it before reading your own telemetry setting::
@@ -316,11 +318,11 @@ def resolve(
 
 def _from_snapshot(
     app: str,
-    app_default: Mode | str | None,
+    app_default: "Mode | str | None",
     root: str | None,
-    environ: Mapping[str, str],
-    now: datetime | None,
-) -> Decision | None:
+    environ: "Mapping[str, str]",
+    now: "datetime | None",
+) -> "Decision | None":
     """The decision, or None when the snapshot alone cannot give it."""
     if not is_app_name(app) or app == "go":  # go: Go's own mode file is a source
         return None
@@ -379,7 +381,7 @@ class _Unanswered(Exception):
     """Only the full resolution can say (and say why)."""
 
 
-def _store(environ: Mapping[str, str]) -> Store | Exception | None:
+def _store(environ: "Mapping[str, str]") -> "Store | Exception | None":
     """The user store: None if there is none, the Store, or its error."""
     from .model import PolicyError
     from .ownfiles import read_own, store_path
@@ -399,7 +401,7 @@ def _store(environ: Mapping[str, str]) -> Store | Exception | None:
         return e
 
 
-def _exists(environ: Mapping[str, str]) -> bool:
+def _exists(environ: "Mapping[str, str]") -> bool:
     """Is there a state file to keep in step (one the full resolution would read)?"""
     from .model import PolicyError
     from .ownfiles import read_own, state_path
@@ -412,13 +414,13 @@ def _exists(environ: Mapping[str, str]) -> bool:
 
 def _decide(
     app: str,
-    app_default: Mode | None,
-    snapshot: Snapshot,
-    choice: Choice | None,
-    caps: tuple[Choice, ...],
-    now: datetime | None,
-    first_on: datetime | None,
-) -> Decision:
+    app_default: "Mode | None",
+    snapshot: "Snapshot",
+    choice: "Choice | None",
+    caps: "tuple[Choice, ...]",
+    now: "datetime | None",
+    first_on: "datetime | None",
+) -> "Decision":
     """``decision.decide`` with the snapshot's values for the app: steps 3 to 7
     on plain values; the trace and layers are filled in when first read."""
     default, ceiling, delay = snapshot.values(app)
