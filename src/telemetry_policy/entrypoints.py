@@ -12,8 +12,8 @@ A cache may cost time, never change the answer:
   directory anyway (a user's own site-packages or venv): a forged line there
   is no more than installing or removing a package there. Directories the
   caller cannot write (the system's site-packages) are read afresh;
-- a cache is read only if the caller owns it, never through a link, and never
-  blocks (``ownfiles.read_own``): root never reads a user's cache;
+- a cache is read only if the caller owns it, never through a final link,
+  and never blocks: root never reads a user's cache;
 - the working directory and the running script's directory (``python -c``,
   ``-m`` and ``python script.py`` put one first on ``sys.path``) are never a
   source of plugins, and are not part of any key.
@@ -158,7 +158,7 @@ def _fnv1a(data: bytes) -> int:
 
 
 def cache_path(environ: "Mapping[str, str]") -> str:
-    from .ownfiles import xdg_dir
+    from .snapshot import xdg_dir
 
     prefix = _fnv1a(f"{sys.prefix}\0{sys.executable}".encode())
     return os.path.join(xdg_dir(environ, "XDG_CACHE_HOME", ".cache"), f"plugins-{prefix:08x}")
@@ -167,14 +167,27 @@ def cache_path(environ: "Mapping[str, str]") -> str:
 Cache = dict[str, tuple[str, list[EntryPoint]]]  # directory: (key, entry points)
 
 
-def _read_cache(path: str) -> "Cache":
-    from .ownfiles import UnsafePath, read_own
-
+def _read_own(path: str) -> bytes:
+    """The caller's own cache file, or b"": never through a final link, never
+    blocking, never a file someone else owns (whoever owns it wrote it).
+    Anything else is no cache, which only costs time."""
     try:
-        data = read_own(path)
-    except UnsafePath:
-        return {}  # not ours, a link, a FIFO...: only slower
-    lines = (data or b"").decode("utf-8", "replace").split("\n")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return b""
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > 1 << 22:
+            return b""
+        return os.read(fd, st.st_size + 1)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
+def _read_cache(path: str) -> "Cache":
+    lines = _read_own(path).decode("utf-8", "replace").split("\n")
     if not lines or lines[0] != _CACHE_FORMAT:
         return {}
     cache: Cache = {}

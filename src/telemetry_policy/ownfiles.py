@@ -30,7 +30,7 @@ MAX_READ = 1024 * 1024
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    pass
 
 
 class UnsafePath(PolicyError):
@@ -226,37 +226,7 @@ def _read_own(directory: str, name: str, path: str, limit: int) -> bytes | None:
     return data
 
 
-# --- Where they are: XDG base directories, with HOME as the fallback.
+# Where they are (XDG base directories): defined with the hot path, kept here too.
+from .snapshot import _home, state_path, store_path, xdg_dir  # noqa: E402
 
-
-def _home(environ: "Mapping[str, str]") -> str:
-    home = environ.get("HOME", "")
-    if home.startswith("/"):
-        return home
-    import pwd
-
-    try:
-        return pwd.getpwuid(os.getuid()).pw_dir
-    except KeyError:
-        from .errors import UserStoreError
-
-        raise UserStoreError(
-            "$HOME",
-            f"not set, and uid {os.getuid()} has no passwd entry: your choices cannot be found",
-            "set HOME (or XDG_CONFIG_HOME and XDG_STATE_HOME)",
-        ) from None
-
-
-def xdg_dir(environ: "Mapping[str, str]", var: str, fallback: str) -> str:
-    base = environ.get(var, "")
-    if not base.startswith("/"):  # XDG: relative values are ignored
-        base = os.path.join(_home(environ), fallback)
-    return os.path.join(base, "telemetry-policy")
-
-
-def store_path(environ: "Mapping[str, str]") -> str:
-    return os.path.join(xdg_dir(environ, "XDG_CONFIG_HOME", ".config"), "user.toml")
-
-
-def state_path(environ: "Mapping[str, str]") -> str:
-    return os.path.join(xdg_dir(environ, "XDG_STATE_HOME", ".local/state"), "state.toml")
+__all__ = ["_home", "read_own", "state_path", "store_path", "user_directory", "xdg_dir"]

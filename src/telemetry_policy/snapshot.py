@@ -56,6 +56,7 @@ from .model import (
     Decision,
     Mode,
     Origin,
+    PolicyError,
     _plus_days,
     is_app_name,
 )
@@ -236,6 +237,64 @@ def load(root: str) -> "Snapshot | None":
         return None
 
 
+# --- Where the user's files are: XDG base directories, with HOME as the fallback.
+
+
+def _home(environ: "Mapping[str, str]") -> str:
+    home = environ.get("HOME", "")
+    if home.startswith("/"):
+        return home
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        from .errors import UserStoreError
+
+        raise UserStoreError(
+            "$HOME",
+            f"not set, and uid {os.getuid()} has no passwd entry: your choices cannot be found",
+            "set HOME (or XDG_CONFIG_HOME and XDG_STATE_HOME)",
+        ) from None
+
+
+def xdg_dir(environ: "Mapping[str, str]", var: str, fallback: str) -> str:
+    base = environ.get(var, "")
+    if not base.startswith("/"):  # XDG: relative values are ignored
+        base = os.path.join(_home(environ), fallback)
+    return os.path.join(base, "telemetry-policy")
+
+
+def store_path(environ: "Mapping[str, str]") -> str:
+    return os.path.join(xdg_dir(environ, "XDG_CONFIG_HOME", ".config"), "user.toml")
+
+
+def state_path(environ: "Mapping[str, str]") -> str:
+    return os.path.join(xdg_dir(environ, "XDG_STATE_HOME", ".local/state"), "state.toml")
+
+
+def absent(path: str) -> bool:
+    """Is there certainly nothing at ``path`` for ``ownfiles.read_own``: a
+    component is missing, and each one before it is a plain directory (no link
+    to judge)? False means: let ``read_own`` look (it may find the file, or a
+    reason to refuse it). A client with no store and no state then never loads
+    the module that reads them."""
+    here = ""
+    for part in path.split("/"):
+        if not part:
+            continue
+        here += "/" + part
+        try:
+            mode = os.lstat(here).st_mode
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        if not stat.S_ISDIR(mode):  # a link, the file itself: read_own judges it
+            return False
+    return False
+
+
 # --- resolve(), from the snapshot when it can answer.
 
 
@@ -383,11 +442,12 @@ class _Unanswered(Exception):
 
 def _store(environ: "Mapping[str, str]") -> "Store | Exception | None":
     """The user store: None if there is none, the Store, or its error."""
-    from .model import PolicyError
-    from .ownfiles import read_own, store_path
-
     try:
         path = store_path(environ)
+        if absent(path):
+            return None
+        from .ownfiles import read_own
+
         if read_own(path) is None:
             return None
     except PolicyError:
@@ -403,11 +463,13 @@ def _store(environ: "Mapping[str, str]") -> "Store | Exception | None":
 
 def _exists(environ: "Mapping[str, str]") -> bool:
     """Is there a state file to keep in step (one the full resolution would read)?"""
-    from .model import PolicyError
-    from .ownfiles import read_own, state_path
-
     try:
-        return read_own(state_path(environ)) is not None
+        path = state_path(environ)
+        if absent(path):
+            return False
+        from .ownfiles import read_own
+
+        return read_own(path) is not None
     except PolicyError:
         return True  # let userstore say (it reads it as nothing)
 
