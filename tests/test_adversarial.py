@@ -5,7 +5,13 @@ and plugins, against the promises of DESIGN.md section 5.
 - the mode never exceeds the final ceiling;
 - any invalid system input (or unusable user input) forces ``off``;
 - adding an invalid file never raises the mode;
-- the answer does not depend on the order directories are listed in.
+- the answer does not depend on the order directories are listed in;
+- and, for the classes of the hardening review (docs/security.md): links and
+  masks in a directory others may write, FIFOs and hostile content in every
+  user file (store, state, plugin cache, Go's mode file), forged caches,
+  os-release files that cannot be read under a ``[when]``, the environment
+  naming built-in sources, file names with control characters, and plugins
+  returning hostile objects or raising BaseException.
 
 TELEMETRY_POLICY_EXAMPLES sets the number of examples per property (300 by
 default; CI runs 3,000; the long run in docs/security.md used 100,000).
@@ -19,6 +25,7 @@ import os
 import random
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -32,7 +39,8 @@ from telemetry_policy.plugins import Hooks, make_manager
 from telemetry_policy.testing import FakeRoot
 
 TIERS = ("vendor", "local", "runtime", "admin")
-NAMES = ("policy.toml", "policy.d/10-a.toml", "policy.d/20-b.toml", "policy.d/50-c.toml")
+NAMES = ("policy.toml", "policy.d/10-a.toml", "policy.d/20-b.toml", "policy.d/50-c.toml",
+         "policy.d/30-new\nline.toml")  # fmt: skip
 MODES = ("off", "local", "on")
 PRESETS = ("forced-off", "local-only", "opt-in", "local-first", "opt-out")
 APPS = ("go", "demo")
@@ -98,14 +106,22 @@ ENTRY = st.one_of(
     st.just(("directory", "")),
     st.just(("fifo", "")),
     st.just(("dangling", "")),
+    # another user's link to a root-owned opt-out file, or mask, in a directory
+    # others may write: refused, whatever it points to
+    st.just(("open link", '[policy]\npreset = "opt-out"\n')),
+    st.just(("open mask", "")),
 )
-BAD_KINDS = {"bytes", "writable", "directory", "fifo", "dangling"}
+BAD_KINDS = {"bytes", "writable", "directory", "fifo", "dangling", "open link", "open mask"}
 TREES = st.dictionaries(
     st.tuples(st.sampled_from(TIERS), st.sampled_from(NAMES)), ENTRY, max_size=8
 )
 
 # --- The user's side.
 
+FIFO = "<fifo>"  # a FIFO where the file should be
+DEEP = "x = " + "[" * 3000 + "]" * 3000
+BAD_STORES = ['[app.go]\nmode = "yes"\n', "[app.go\n", '[app.go]\nmode = "on"\nx = 1\n', FIFO,
+              DEEP]  # fmt: skip
 STORES = st.one_of(
     st.none(),
     st.builds(
@@ -113,25 +129,61 @@ STORES = st.one_of(
         st.sampled_from(["all", "app.go", "app.demo"]),
         st.sampled_from(MODES),
     ),
-    st.sampled_from(['[app.go]\nmode = "yes"\n', "[app.go\n", '[app.go]\nmode = "on"\nx = 1\n']),
+    st.just('[all]\nmode = "on"\nsince = 9999-12-31T23:59:59+00:00\n'),
+    st.sampled_from(BAD_STORES),
 )
+# The state file, Go's mode file and the plugin cache: absent, hostile or odd.
+STATES = st.sampled_from(
+    [None, FIFO, DEEP, "[app.demo]\non_since = 9999-12-31T23:59:59+00:00\n",
+     "[app.go]\non_since = 0001-01-01T00:00:00+00:00\n", "\xff\xfe", "[[[\n"]
+)  # fmt: skip
+GO_MODES = st.sampled_from([None, FIFO, "on", "off 2026-11-23", "local 9999-12-31", "\x00" * 64])
+CACHE_HEADER = "telemetry-policy plugins 2\n"
+CACHES = st.sampled_from(
+    [None, FIFO, "garbage", CACHE_HEADER + "D\t/nowhere\t1:2:3\nE\tx\tos:path\td\t1\t/",
+     CACHE_HEADER + "E\tx\tos\td\t1\t/\nD\t\t\n" + "E\t" * 5000]
+)  # fmt: skip
+OS_RELEASES = st.sampled_from(["good", "unclosed quote", "not UTF-8", FIFO, "directory", "missing"])
 ENVIRONS = st.fixed_dictionaries(
     {},
     optional={
         "TELEMETRY_POLICY_MODE": st.sampled_from(["", "off", "local", "on", "yes", "ON "]),
         "DO_NOT_TRACK": st.sampled_from(["", "0", "false", "1", "true", "maybe", "FALSE", " 0"]),
+        "TELEMETRY_POLICY_DISABLE_PLUGINS": st.sampled_from(
+            ["", "not-installed", "do-not-track", "files", "env", "user-store,x", " go-mode-file "]
+        ),
     },
 )
+BUILT_INS = {"files", "user-store", "env", "user-store-all", "go-mode-file", "do-not-track"}
 
 
 def _is_bad_store(text: str | None) -> bool:
-    return text is not None and ("yes" in text or "[app.go\n" in text or "x = 1" in text)
+    return text in BAD_STORES
+
+
+def _names_built_in(environ: dict[str, str]) -> bool:
+    names = environ.get("TELEMETRY_POLICY_DISABLE_PLUGINS", "").split(",")
+    return any(n.strip() in BUILT_INS for n in names)
 
 
 def _put(root: FakeRoot, tier: str, name: str, entry: tuple[str, str | bytes]) -> None:
     kind, data = entry
     path = root.dir(tier) / name
     root._mkdirs(path.parent)
+    if kind in ("open link", "open mask"):
+        os.chmod(path.parent, 0o1777)  # like /tmp: anyone may add an entry
+        if kind == "open mask":
+            path.symlink_to("/dev/null")
+        else:
+            target = root.base / "elsewhere" / f"{abs(hash(name))}.toml"
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(data.encode() if isinstance(data, str) else data)
+            os.chmod(target.parent, 0o755)
+            os.chmod(target, 0o644)  # root-owned and safe: only the link is another's
+            path.symlink_to(target)
+        if os.geteuid() == 0:
+            os.lchown(path, 12345, 12345)
+        return
     if kind == "mask":
         path.symlink_to("/dev/null")
     elif kind == "directory":
@@ -157,16 +209,48 @@ def _bad(entry: tuple[str, str | bytes]) -> bool:
     return kind in BAD_KINDS or (kind == "file" and data in INVALID_TEXTS)
 
 
+def _user_file(path, content: str | None) -> None:
+    if content is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if content == FIFO:
+        os.mkfifo(path)
+    else:
+        path.write_bytes(content.encode("utf-8", "surrogateescape"))
+
+
+def _os_release(root: FakeRoot, kind: str) -> None:
+    etc = root.path / "etc/os-release"
+    root._mkdirs(etc.parent)
+    if kind == "good":
+        root.os_release("debian", "12")
+    elif kind == "unclosed quote":
+        etc.write_text('ID="debian\nVERSION_ID="12"\n')
+    elif kind == "not UTF-8":
+        etc.write_bytes(b"ID=deb\xffian\n")
+    elif kind == FIFO:
+        os.mkfifo(etc)
+    elif kind == "directory":
+        etc.mkdir()
+
+
 @contextlib.contextmanager
-def _system(tree: dict, store: str | None) -> Iterator[FakeRoot]:
+def _system(
+    tree: dict, store: str | None, state: str | None = None, go: str | None = None,
+    cache: str | None = None, os_release: str = "good",
+) -> Iterator[FakeRoot]:  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         root = FakeRoot(tmp)
-        root.os_release("debian", "12")
+        _os_release(root, os_release)
         for (tier, name), entry in tree.items():
             _put(root, tier, name, entry)
-        if store is not None:
-            root.user_store.parent.mkdir(parents=True)
-            root.user_store.write_text(store)
+        _user_file(root.user_store, store)
+        _user_file(root.state_file, state)
+        _user_file(root.home / ".config/go/telemetry/mode", go)
+        if cache is not None:
+            from telemetry_policy.entrypoints import cache_path
+
+            _user_file(Path(cache_path(root.environ())), cache)
         yield root
 
 
@@ -185,25 +269,46 @@ def _verdict(d) -> tuple:
     return (d.mode, d.default, d.ceiling, d.upload_delay_days, d.locked, len(d.errors))
 
 
-@given(TREES, STORES, ENVIRONS, st.sampled_from([None, "off", "local", "on"]), st.integers())
-def test_generated_systems(tree, store, environ, app_default, seed):
-    with _system(tree, store) as root:
+def _has_when(entry: tuple[str, str | bytes]) -> bool:
+    kind, data = entry
+    return kind == "file" and isinstance(data, str) and "[when]" in data
+
+
+@given(TREES, STORES, ENVIRONS, st.sampled_from([None, "off", "local", "on"]), st.integers(),
+       STATES, GO_MODES, CACHES, OS_RELEASES, st.sampled_from(["demo", "go"]))  # fmt: skip
+def test_generated_systems(tree, store, environ, app_default, seed, state, go, cache, os_release,
+                           app):  # fmt: skip
+    from telemetry_policy import entrypoints
+
+    entrypoints._memo = None  # this process's memo would hide the cache on disk
+    with _system(tree, store, state, go, cache, os_release) as root:
         env = root.environ(**environ)
-        d = root.resolve("go", environ=env, app_default=app_default, now=NOW)
+        d = root.resolve(app, environ=env, app_default=app_default, now=NOW)
         assert d.mode <= d.ceiling
         assert not d.may_upload or d.mode is Mode.ON
-        if any(_bad(e) for e in _winners(tree).values()):
+        winners = _winners(tree)
+        if any(_bad(e) for e in winners.values()):
             assert (d.mode, d.ceiling) == (Mode.OFF, Mode.OFF), d.explain()
             assert d.errors
+        if os_release != "good" and any(_has_when(e) for e in winners.values()):
+            assert (d.mode, d.ceiling) == (Mode.OFF, Mode.OFF), d.explain()
+        if _names_built_in(environ):
+            assert d.mode is Mode.OFF, d.explain()
         if environ.get("TELEMETRY_POLICY_MODE") in ("yes", "ON "):
             assert d.mode is Mode.OFF
         if environ.get("DO_NOT_TRACK") not in (None, "", "0", "false"):
             assert d.mode <= Mode.LOCAL and not d.may_upload
-        if _is_bad_store(store) and not environ.get("TELEMETRY_POLICY_MODE"):
+        if _is_bad_store(store) and not environ.get("TELEMETRY_POLICY_MODE") and app != "go":
             assert d.mode is Mode.OFF  # the store is the next choice consulted
+        assert all(e.isprintable() for e in d.errors)  # one line each, nothing forged
         with _shuffled_listing(seed):
-            again = root.resolve("go", environ=env, app_default=app_default, now=NOW)
+            again = root.resolve(app, environ=env, app_default=app_default, now=NOW)
         assert _verdict(again) == _verdict(d)
+        if cache is not None:  # a cache may cost time, never change the answer
+            Path(entrypoints.cache_path(env)).unlink()
+            entrypoints._memo = None
+            fresh = root.resolve(app, environ=env, app_default=app_default, now=NOW)
+            assert _verdict(fresh) == _verdict(d)
 
 
 @given(TREES, st.sampled_from(TIERS), st.sampled_from(NAMES), INVALID, ENVIRONS)
@@ -252,7 +357,31 @@ def test_cli_never_raises_and_says_what_the_api_says(tree, store, environ, app):
         assert all(line.startswith("telemetry-policy: ") for line in lines)
 
 
-# --- Plugins: well-behaved, wrong and broken, through the real hook caller.
+# --- Plugins: well-behaved, wrong, broken and hostile, through the real hook caller.
+
+
+class _HostileRepr:
+    """An object whose every way of being shown is the plugin's code, failing."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no")
+
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+
+class _Escape(BaseException):
+    """Not an Exception: a plugin raising it must still be caught."""
+
+
+def _deep(n: int) -> list:
+    value: list = []
+    for _ in range(n):
+        value = [value]
+    return value
+
+
+HOSTILE = st.sampled_from(["raise base", "raise newline", _HostileRepr()])
 
 LAYER_RESULTS = st.one_of(
     st.none(),
@@ -269,21 +398,29 @@ LAYER_RESULTS = st.one_of(
             [("x", 5)],
             [("x", {"policy": {"cieling": "on"}})],
             [("x", {"policy": {"ceiling": "sometimes"}})],
+            [("x", _HostileRepr())],
+            [_deep(100_000)],
         ]
     ),
+    HOSTILE,
 )
 CHOICE_RESULTS = st.one_of(
     st.none(),
     st.sampled_from(MODES).map(lambda m: Choice(Mode.parse(m), Origin("plugin", "p"))),
     st.sampled_from(["raise", "on", 2, Mode.ON]),
+    HOSTILE,
 )
 WELL_BEHAVED = (type(None), list, Choice)
 
 
 def _plugin(layers, choice, cap):
     def result(value):
-        if value == "raise":
+        if isinstance(value, str) and value == "raise":
             raise RuntimeError("plugin bug")
+        if isinstance(value, str) and value == "raise base":
+            raise _Escape("escaping")
+        if isinstance(value, str) and value == "raise newline":
+            raise RuntimeError("bug\ntelemetry-policy: everything is fine, telemetry is on")
         return value
 
     class Plugin:
@@ -304,11 +441,13 @@ def _plugin(layers, choice, cap):
 
 def _faulty(layers, choice, cap, choice_asked: bool) -> bool:
     """Did this plugin misbehave in a hook that was called?"""
-    if not isinstance(layers, (type(None), list)) or layers in (
-        [("x", 5)],
-        [("x", {"policy": {"cieling": "on"}})],
-        [("x", {"policy": {"ceiling": "sometimes"}})],
-    ):
+    well_formed = layers is None or (
+        isinstance(layers, list)
+        and len(layers) == 1
+        and isinstance(layers[0], tuple)
+        and layers[0][0] == "plugin-layer"
+    )
+    if not well_formed:
         return True
     asked = (choice, cap) if choice_asked else (cap,)
     return not all(isinstance(v, (type(None), Choice)) for v in asked)
@@ -345,5 +484,6 @@ def test_plugins_cannot_break_or_loosen_anything(behaviours, trust, environ):
             asked &= choice_ is None
         if faulty:
             assert d.mode is Mode.OFF and d.errors
+        assert all(e.isprintable() for e in d.errors)  # one line each, nothing forged
         if not trust:  # untrusted plugins may only tighten the vendor's local-only
             assert d.ceiling <= Mode.LOCAL and d.default <= Mode.LOCAL

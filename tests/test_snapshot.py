@@ -276,3 +276,39 @@ def test_apply_keeps_the_snapshot_in_step(root):
     assert root.resolve("demo", app_default="on", now=NOW).mode is Mode.OFF
     assert run_cli(root, "apply", "--undo")[0] == 0
     assert not _snapshot_path(root).exists() and not _snapshot_path(root).parent.exists()
+
+
+@pytest.mark.parametrize(
+    "shape", ["missing directory", "missing file", "a file on the way", "a link on the way",
+              "another user's link on the way", "the file"],
+)  # fmt: skip
+def test_a_certain_absence_is_one_read_own_would_find(tmp_path, shape):
+    """``absent`` lets a client skip reading its store only where ``read_own``
+    would find nothing: it never hides a file, nor a reason to refuse one."""
+    from telemetry_policy.errors import PolicyError
+    from telemetry_policy.ownfiles import read_own
+    from telemetry_policy.snapshot import absent
+
+    home = tmp_path / "home"
+    home.mkdir()
+    target = home / ".config/telemetry-policy/user.toml"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if shape == "missing file":
+        target.parent.mkdir(parents=True)
+    elif shape == "a file on the way":
+        (home / ".config").write_text("")
+    elif shape in ("a link on the way", "another user's link on the way"):
+        (home / ".config").symlink_to(elsewhere)
+        if shape.startswith("another") and ROOT:
+            os.lchown(home / ".config", 12345, 12345)
+    elif shape == "the file":
+        target.parent.mkdir(parents=True)
+        target.write_text('[all]\nmode = "off"\n')
+    try:
+        found: object = read_own(str(target))
+    except PolicyError as e:
+        found = e
+    if absent(str(target)):
+        assert found is None
+    assert absent(str(target)) is (shape in ("missing directory", "missing file"))
