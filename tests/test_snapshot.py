@@ -269,12 +269,21 @@ def open_tmp():
     shutil.rmtree(path, ignore_errors=True)
 
 
+def _audit_says(root) -> str:
+    _, out, _ = run_cli(root, "audit", "--json")
+    return json.loads(out)["snapshot"]["status"]
+
+
 def test_apply_keeps_the_snapshot_in_step(root):
     root.write("vendor", "policy.toml", OPT_OUT)
+    assert _audit_says(root) == "none"
     assert run_cli(root, "apply")[0] == 0
     assert load(str(root.path)) is not None
+    assert _audit_says(root) == "current"
     root.write("admin", "policy.d/10-off.toml", FORCED_OFF)
     assert load(str(root.path)) is None  # stale: not used
+    assert _audit_says(root) == "stale"
+    assert "`telemetry-policy apply` compiles it again" in run_cli(root, "audit")[1]
     assert run_cli(root, "apply")[0] == 0
     assert load(str(root.path)) is not None
     assert root.resolve("demo", app_default="on", now=NOW).mode is Mode.OFF

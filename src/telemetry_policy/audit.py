@@ -6,6 +6,7 @@ influenced the answer is left out, and nothing that was passed over is hidden.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,24 @@ def run_audit(
     main = inputs.decide(None, platform=True)
     index = AppIndex(main)
     return [main] + [inputs.decide(name, index=index) for name in apps_named(main)]
+
+
+def snapshot_status(root: str) -> tuple[str, str]:
+    """Where the compiled snapshot of ``root`` is, and whether clients can use it."""
+    from .snapshot import PATH, load
+
+    path = os.path.join(root, PATH.lstrip("/"))
+    if load(os.path.normpath(root)) is not None:
+        return path, "current"
+    return path, "stale" if os.path.lexists(path) else "none"
+
+
+_SNAPSHOT_SAYS = {
+    "current": "current: clients without plugins read it instead of the files",
+    "stale": "not used (the files changed, or it is not trusted): clients read the files;"
+    " `telemetry-policy apply` compiles it again",
+    "none": "none: clients read the files; `telemetry-policy apply` compiles it",
+}
 
 
 def _layer_dict(layer: Layer) -> dict[str, Any]:
@@ -100,6 +119,8 @@ def as_json(decisions: list[Decision], root: str) -> dict[str, Any]:
         for i in main.plugins
     ]
     out["search_paths"] = [{"tier": tier, "path": path} for tier, path in search_paths(root)]
+    path, status = snapshot_status(root)
+    out["snapshot"] = {"path": path, "status": status}
     if main.app is None:
         out["apps"] = {
             d.app: {**d.as_dict(), "trace": [_trace_dict(t) for t in d.trace]}
@@ -134,6 +155,8 @@ def as_text(decisions: list[Decision], root: str) -> str:
         trust = "trusted" if info.trusted else "untrusted"
         note = f"  ({info.note})" if info.note else ""
         lines.append(f"  {info.name} ({info.kind}{dist}, {info.status}, {trust}): {hooks}{note}")
+    path, status = snapshot_status(root)
+    lines += ["", f"Snapshot: {path}", f"  {_SNAPSHOT_SAYS[status]}"]
     for d in decisions:
         lines += ["", "Decision for " + (d.app or "all apps (global)") + ":"]
         lines += d.explain().splitlines()[1:]

@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
         "audit",
         help="show every policy path, value origin and the decision",
         description="Show the platform, every policy path considered and its "
-        "status, each value with its origin, the plugins, and the decision "
+        "status, each value with its origin, the plugins, whether the snapshot "
+        "programs answer from is current, and the decision "
         "(without APP: the global one and one per app named in any file).",
     )
     p.add_argument("app", metavar="APP", nargs="?", help="audit this app only")
