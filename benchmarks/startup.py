@@ -11,6 +11,7 @@ on a tree with a main file and 20 drop-ins whose snapshot is compiled (as
   bare           python -c pass
   by hand        a hand-written check (DO_NOT_TRACK and one variable)
   hot path       import telemetry_policy; resolve("demo")
+  with store     the same for a user who made choices (set --all local)
   no snapshot    the same before ``apply`` compiled the snapshot
   floor          python -c "import pluggy, tomllib"
   cli / cli+tp   a realistic argparse tool (argparse, json, re, pathlib, typing,
@@ -146,6 +147,9 @@ def startup(runs: int, count: bool) -> dict[str, Any]:
             env.pop(var, None)
         env["HOME"] = str(base / "home")
         (base / "home").mkdir()
+        store = base / "home-store/.config/telemetry-policy/user.toml"
+        store.parent.mkdir(parents=True)
+        store.write_text('[all]\nmode = "local"\n\n[app.other]\nmode = "off"\n')
         neutral = base / "cwd"
         neutral.mkdir()
         with_snapshot = env | {"TELEMETRY_POLICY_ROOT": str(make_tree(base / "tree", 20))}
@@ -158,6 +162,7 @@ def startup(runs: int, count: bool) -> dict[str, Any]:
             "bare": ([py, "-c", "pass"], with_snapshot),
             "by hand": ([py, "-c", BY_HAND + "may_collect()"], with_snapshot),
             "hot path": ([py, "-c", hot], with_snapshot),
+            "with store": ([py, "-c", hot], with_snapshot | {"HOME": str(base / "home-store")}),
             "no snapshot": ([py, "-c", hot], without),
             "floor": ([py, "-c", f"import pluggy, {TOML}"], with_snapshot),
             "cli": ([py, str(base / "cli.py")], with_snapshot),
@@ -212,6 +217,7 @@ def ratios(result: dict[str, Any], key: str) -> dict[str, float]:
         "cli+tp / cli": a["cli+tp"] / a["cli"],
         "hot path / floor (plugin)": p["hot path"] / p["floor"],
         "by hand / bare": a["by hand"] / a["bare"],
+        "with store / hot path": a["with store"] / a["hot path"],
         "no snapshot / bare": a["no snapshot"] / a["bare"],
     }
 

@@ -43,6 +43,34 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGE_BUILD = bool(os.environ.get("TELEMETRY_POLICY_PACKAGE_BUILD"))
 
 
+def _another_user_can_run() -> bool:
+    """Can this interpreter import the package as another user (uid 65534)? Not in a
+    package build (its tree is its owner's alone), nor with an interpreter whose
+    library lives in root's home (pyenv's under /root): those tests are skipped."""
+    if os.geteuid() != 0 or PACKAGE_BUILD:
+        return False
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    try:
+        p = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             sys.executable, "-c", "import telemetry_policy"],
+            env=env, cwd="/", capture_output=True, timeout=60,
+        )  # fmt: skip
+    except OSError:  # no setpriv
+        return False
+    return p.returncode == 0
+
+
+ANOTHER_USER_CAN_RUN = _another_user_can_run()
+AS_ANOTHER_USER = pytest.mark.skipif(
+    not ANOTHER_USER_CAN_RUN,
+    reason="runs the package as another user: needs root and an interpreter and package "
+    "that user can read (not a package build, nor an interpreter under /root)",
+)
+
+
 def install_plugin(site: Path, name: str, code: str, dist: str = "", version: str = "1.0") -> Path:
     """Install module ``tp_<name>`` as entry point ``name`` of distribution ``dist``."""
     dist = dist or f"tp-{name}"

@@ -14,16 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PACKAGE_BUILD, install_plugin, run_cli, run_client
+from conftest import (
+    ANOTHER_USER_CAN_RUN,
+    AS_ANOTHER_USER,
+    install_plugin,
+    run_cli,
+    run_client,
+)
 from telemetry_policy import Mode
 from telemetry_policy.testing import FakeRoot
 
 ROOT = os.geteuid() == 0
 AS_ROOT = pytest.mark.skipif(not ROOT, reason="needs root (chown, setpriv)")
-# A package build's tree is readable by its owner alone: another user cannot import it.
-AS_ANOTHER_USER = pytest.mark.skipif(
-    not ROOT or PACKAGE_BUILD, reason="runs the package as another user: root, not a package build"
-)
 OTHER = 12345  # a user who is not the caller
 FORCED_OFF = '[policy]\npreset = "forced-off"\n'
 OPT_OUT = '[policy]\npreset = "opt-out"\n'
@@ -356,8 +358,8 @@ def _write(path: Path, text: str) -> None:
     ],
 )
 def test_an_os_release_that_cannot_be_read_fails_every_when_closed(open_tmp, name, content, mode):
-    if mode == 0o600 and (not ROOT or PACKAGE_BUILD):
-        pytest.skip("reads as another user: root, not a package build")
+    if mode == 0o600 and not ANOTHER_USER_CAN_RUN:
+        pytest.skip("reads as another user, who cannot run this interpreter or package")
     root = FakeRoot(open_tmp)
     root.write("vendor", "policy.toml", OPT_OUT)
     when = '[when]\ndistro = ["debian"]\n[policy]\npreset = "opt-out"\n'

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import NOW, PACKAGE_BUILD, run_cli
+from conftest import AS_ANOTHER_USER, NOW, run_cli
 from telemetry_policy import Mode, resolve, set_mode
 from telemetry_policy.api import evaluate
 from telemetry_policy.snapshot import ENV_DISABLE, PATH, load
@@ -237,7 +237,7 @@ def test_a_forged_or_broken_snapshot_only_costs_time(root, tmp_path, forgery):
     assert d.mode is Mode.OFF and d.locked, d.explain()
 
 
-@pytest.mark.skipif(not ROOT or PACKAGE_BUILD, reason="runs the package as another user")
+@AS_ANOTHER_USER
 def test_what_the_compiler_could_read_and_the_caller_cannot_is_read_by_the_caller(open_tmp):
     from telemetry_policy.testing import FakeRoot
 
