@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import AS_ANOTHER_USER, NOW, run_cli
+from conftest import AS_ANOTHER_USER, NOW, PACKAGE_BUILD, run_cli
 from telemetry_policy import Mode, resolve, set_mode
 from telemetry_policy.api import evaluate
 from telemetry_policy.snapshot import ENV_DISABLE, PATH, load
@@ -178,11 +178,13 @@ def _forged(root) -> bytes:
     """A snapshot of this very system, but saying the layers leave "on"."""
     import marshal
 
-    header, for_root, owners, seen, encoded, _, problems, platform = marshal.loads(
+    header, for_root, owners, seen, held, encoded, _, problems, platform = marshal.loads(
         build(str(root.path))
     )
     system = {None: (2, 2, None), "demo": (2, 2, None)}
-    return marshal.dumps((header, for_root, owners, seen, encoded, system, problems, platform))
+    return marshal.dumps(
+        (header, for_root, owners, seen, held, encoded, system, problems, platform)
+    )
 
 
 def test_a_snapshot_is_trusted_as_a_policy_file_is(root):
@@ -211,9 +213,9 @@ def test_a_forged_or_broken_snapshot_only_costs_time(root, tmp_path, forgery):
     elif forgery == "truncated":
         path.write_bytes(forged[: len(forged) // 2])
     elif forgery == "wrong types":
-        header, for_root, owners, seen, encoded, _, problems, platform = marshal.loads(forged)
+        header, for_root, owners, seen, held, encoded, _, problems, platform = marshal.loads(forged)
         system = {None: ("on", 2, "x")}  # what no compiler writes
-        path.write_bytes(marshal.dumps((header, for_root, owners, seen, encoded, system,
+        path.write_bytes(marshal.dumps((header, for_root, owners, seen, held, encoded, system,
                                         problems, platform)))  # fmt: skip
     elif forgery == "another root":
         other = tmp_path / "image"
@@ -237,25 +239,141 @@ def test_a_forged_or_broken_snapshot_only_costs_time(root, tmp_path, forgery):
     assert d.mode is Mode.OFF and d.locked, d.explain()
 
 
-@AS_ANOTHER_USER
-def test_what_the_compiler_could_read_and_the_caller_cannot_is_read_by_the_caller(open_tmp):
-    from telemetry_policy.testing import FakeRoot
-
-    root = FakeRoot(open_tmp)
-    root.write("vendor", "policy.toml", OPT_OUT)
-    secret = root.write("admin", "policy.d/50-secret.toml", OPT_OUT, mode=0o600)
-    compile_snapshot(root)
-    assert load(str(root.path)) is not None  # usable by root, who compiled it
-    os.chown(root.home, 65534, 65534)
-    code = ("import telemetry_policy as t, sys; "
-            f"print(t.resolve('demo', root={str(root.path)!r}).mode)")  # fmt: skip
+def _as(user_argv, root, code):
+    """``code`` in a fresh Python as another caller (setpriv arguments)."""
     p = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
+        ["setpriv", *user_argv, sys.executable, "-c", code],
         env=root.environ(), capture_output=True, text=True, cwd="/", timeout=60,
     )  # fmt: skip
     assert "Traceback" not in p.stderr, p.stderr
-    assert p.stdout.strip() == "off"  # it cannot read the drop-in: fails closed, as without
+    return p.stdout.strip()
+
+
+NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def _resolve_code(root) -> str:
+    return (f"import telemetry_policy as t; d = t.resolve('demo', root={str(root.path)!r}); "
+            "print(d.mode, len(d.errors))")  # fmt: skip
+
+
+@AS_ANOTHER_USER
+@pytest.mark.parametrize(
+    "shape", ["mode 0600", "group bits deny the caller's group", "a directory it cannot list"]
+)
+def test_what_the_compiler_could_read_and_the_caller_cannot_is_read_by_the_caller(open_tmp, shape):
+    """The kernel decides who may read (owner, then group, then others, then ACLs):
+    a file the caller may not read fails closed for that caller, snapshot or not."""
+    from telemetry_policy.testing import FakeRoot
+
+    root = FakeRoot(open_tmp)
+    root.write("vendor", "policy.toml", FORCED_OFF)
+    secret = root.write("admin", "policy.d/50-open.toml", OPT_OUT, mode=0o644)
+    if shape == "mode 0600":
+        os.chmod(secret, 0o600)
+    elif shape == "group bits deny the caller's group":
+        os.chown(secret, 0, 65534)  # nobody's own group may not read; others may
+        os.chmod(secret, 0o604)
+    else:
+        os.chmod(secret.parent, 0o711)
+    compile_snapshot(root)
+    assert load(str(root.path)) is not None  # usable by root, who compiled it
+    os.chown(root.home, 65534, 65534)
+    with_snapshot = _as(NOBODY, root, _resolve_code(root))
+    _snapshot_path(root).unlink()
+    assert with_snapshot == _as(NOBODY, root, _resolve_code(root)) == "off 1"
     assert secret.exists()
+
+
+@AS_ANOTHER_USER
+def test_root_without_its_capabilities_is_judged_as_the_kernel_judges_it(open_tmp):
+    from telemetry_policy.testing import FakeRoot
+
+    root = FakeRoot(open_tmp)
+    root.write("vendor", "policy.toml", FORCED_OFF)
+    root.write("admin", "policy.d/50-open.toml", OPT_OUT, mode=0o000)  # an admin's "disabled"
+    compile_snapshot(root)
+    no_caps = ["--bounding-set=-all", "--inh-caps=-all"]
+    with_snapshot = _as(no_caps, root, _resolve_code(root))
+    _snapshot_path(root).unlink()
+    assert with_snapshot == _as(no_caps, root, _resolve_code(root)) == "off 1"
+
+
+@AS_ANOTHER_USER
+def test_what_the_compiler_could_not_read_and_the_caller_can_is_read_by_the_caller(open_tmp):
+    """A user compiles the snapshot of an image they own; root reads the file they could not."""
+    from telemetry_policy.testing import FakeRoot
+
+    root = FakeRoot(open_tmp)
+    root.write("vendor", "policy.toml", FORCED_OFF)
+    root.write("admin", "policy.d/50-open.toml", OPT_OUT, mode=0o600)
+    for path in [root.path, *root.path.rglob("*")]:
+        if path.name != "50-open.toml":
+            os.lchown(path, 65534, 65534)
+    compile = ("from telemetry_policy.snapshot_build import build; import sys; "
+               f"sys.stdout.buffer.write(build({str(root.path)!r}))")  # fmt: skip
+    p = subprocess.run(["setpriv", *NOBODY, sys.executable, "-c", compile],
+                       capture_output=True, cwd="/", timeout=60)  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    path = _snapshot_path(root)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(p.stdout)
+    for made in (path, path.parent, path.parent.parent):
+        os.lchown(made, 65534, 65534)
+    assert root.resolve("demo", now=NOW).mode is Mode.ON  # root reads the opt-out
+    assert not root.resolve("demo", now=NOW).errors
+
+
+def test_a_root_written_with_a_trailing_slash_is_the_same_root(root):
+    root.write("vendor", "policy.toml", OPT_OUT)
+    assert run_cli(root, "--root", f"{root.path}/", "apply")[0] == 0
+    assert _audit_says(root) == "current"
+    from pathlib import Path
+
+    d = resolve("demo", root=Path(root.path), environ=root.environ(), now=NOW)
+    assert d.mode is Mode.ON and not d.errors and "_explain" in d.__dict__
+
+
+needs_squashfs = pytest.mark.skipif(
+    not ROOT or PACKAGE_BUILD or shutil.which("mksquashfs") is None,
+    reason="mounts a squashfs image: root and squashfs-tools",
+)
+
+
+@needs_squashfs
+def test_an_image_swapped_for_one_with_the_same_times_is_seen(tmp_path):
+    """squashfs stores no change time: a rebuilt image can repeat inode, size and
+    every time. On a read-only file system the snapshot compares what it read."""
+    from telemetry_policy.testing import FakeRoot
+
+    src = tmp_path / "src/lib/telemetry-policy"
+    src.mkdir(parents=True)
+    policy = src / "policy.toml"
+    images = []
+    for preset in ("local-only", "forced-off"):  # the same size
+        policy.write_text(f'[policy]\npreset = "{preset}"\n')
+        image = tmp_path / f"{preset}.img"
+        subprocess.run(["mksquashfs", str(tmp_path / "src"), str(image), "-quiet", "-noappend",
+                        "-all-root", "-mkfs-time", "1700000000", "-all-time", "1700000000"],
+                       check=True, capture_output=True)  # fmt: skip
+        images.append(image)
+    root = FakeRoot(tmp_path / "root")
+    usr = root.path / "usr"
+    usr.mkdir()
+    mounted = subprocess.run(["mount", "-o", "loop,ro", str(images[0]), str(usr)],
+                             capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a squashfs image here: {mounted.stderr.strip()}")
+    try:
+        compile_snapshot(root)
+        assert root.resolve("demo", app_default="on", now=NOW).mode is Mode.LOCAL
+        subprocess.run(["umount", str(usr)], check=True)
+        subprocess.run(["mount", "-o", "loop,ro", str(images[1]), str(usr)], check=True)
+        d = root.resolve("demo", app_default="on", now=NOW)
+        assert d.mode is Mode.OFF, d.explain()
+        assert "_explain" not in d.__dict__  # the files were read
+    finally:
+        subprocess.run(["umount", str(usr)], capture_output=True)
 
 
 @pytest.fixture

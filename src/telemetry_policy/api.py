@@ -49,9 +49,9 @@ def _mode(value: Mode | str | None, what: str) -> Mode | None:
 _ROOT_HINT = f"give an image's directory, or unset {ENV_ROOT}"
 
 
-def _root(root: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
+def _root(root: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> tuple[str, str]:
     """The root prefix and, if it cannot be used, why (which then fails closed)."""
-    root = root or environ.get(ENV_ROOT) or "/"
+    root = os.fspath(root) if root else environ.get(ENV_ROOT) or "/"
     if not root.startswith("/"):
         return root, f"root {root!r} is not an absolute path; {_ROOT_HINT}"
     if not os.path.isdir(root):
@@ -63,7 +63,7 @@ def evaluate(
     app: str | None,
     *,
     app_default: Mode | str | None = None,
-    root: str | None = None,
+    root: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
     now: datetime | None = None,
     record: bool = False,
@@ -86,7 +86,7 @@ class Inputs:
 
     def __init__(
         self,
-        root: str | None,
+        root: str | os.PathLike[str] | None,
         environ: Mapping[str, str] | None,
         now: datetime | None,
         *,

@@ -367,6 +367,7 @@ def apply(
     undo: bool = False,
 ) -> Outcome:
     """Write (or, with ``check``, compare) every back-end; ``undo`` takes all back."""
+    root = os.path.normpath(root)  # one root, one snapshot: /img/ is /img
     run = _Run(root, check)
     with _locked(run.r, check):
         return _apply(run, root, environ, now, undo)

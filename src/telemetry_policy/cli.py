@@ -297,6 +297,8 @@ def _run(args: argparse.Namespace) -> int:
     root = args.root or environ.get("TELEMETRY_POLICY_ROOT") or "/"
     if args.root is not None and not os.path.isdir(args.root):
         raise UsageError(f"--root {args.root}: not a directory")
+    if root.startswith("/"):
+        root = os.path.normpath(root)  # /img/ and /img are one root (and one snapshot)
     if args.command == "paths":
         from .locations import search_paths
         from .userstore import state_path, store_path

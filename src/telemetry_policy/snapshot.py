@@ -8,7 +8,8 @@ the decision, so ``apply`` writes ``/var/cache/telemetry-policy/policy.snapshot`
 leave for each app, and the identity of everything it looked at to find them
 (each directory listed, file read, link followed: device, inode, type, mode,
 owner, size, modification and change times). A client uses it only if every
-one of those is still exactly as it was: one ``stat`` each, no file opened.
+one of those is still exactly as it was: one ``stat`` each (and an ``access``
+for each file read), no file opened.
 
 With a usable snapshot and no plugin installed, ``resolve()`` works the answer
 out here from the snapshot's values for the app, the environment and the
@@ -26,10 +27,15 @@ A snapshot can only cost time, never change the answer:
   the snapshot is not used and the files are read as if there were none;
   ``apply`` compiles only from files whose change time is older than a
   clock tick (two seconds where timestamps are whole seconds), so an edit
-  made in the same tick as its reading cannot go unseen;
-- another caller: a file the compiler could read but the caller could not
-  (mode), or whose owner is trusted for one and not the other (a file of the
-  caller's own), is not used either;
+  made in the same tick as its reading cannot go unseen. On a read-only
+  file system (an image: squashfs stores no change time, and a rebuilt image
+  can repeat every other field) the change time proves nothing: there the
+  snapshot also holds what each file read and directory listed held, and
+  compares it;
+- another caller: a file or directory the compiler could read and the caller
+  cannot, or the other way round (the kernel's answer, ``access``: groups,
+  ACLs, root without its capabilities), or whose owner is trusted for one and
+  not the other (a file of the caller's own), is not used either;
 - forged: it is read only if it is trusted as a policy file is (owned by
   root or the caller, writable by no one else, in a directory that passes
   the same check, not a link, not a FIFO): whoever could forge it could
@@ -70,7 +76,7 @@ if TYPE_CHECKING:
     from .userstore import Store
 
 PATH = "/var/cache/telemetry-policy/policy.snapshot"
-FORMAT = ("telemetry-policy snapshot", 2)
+FORMAT = ("telemetry-policy snapshot", 3)
 _MAX = 64 * 1024 * 1024
 _MODE_KEYS = ("default", "ceiling")
 _KEYS = (*_MODE_KEYS, "upload_delay_days")
@@ -89,7 +95,9 @@ def _join(root: str, path: str) -> str:
 
 
 def fingerprint(path: str, how: str) -> tuple[int | str, ...]:
-    """What a change to ``path`` would change, as ``how`` looked at it."""
+    """What a change to ``path`` would change, as ``how`` looked at it; for a
+    file read or a directory listed, also whether this caller may (the kernel's
+    answer: groups, ACLs, capabilities, security modules all count)."""
     try:
         st = os.stat(path, follow_symlinks=how in (OWNER, TRUST, LIST))
     except OSError as e:
@@ -100,10 +108,35 @@ def fingerprint(path: str, how: str) -> tuple[int | str, ...]:
         return (st.st_uid,)
     if how == TRUST:
         return (st.st_mode, st.st_uid)
+    may = -1
+    if how == READ:
+        may = os.access(path, os.R_OK, effective_ids=True)
+    elif how == LIST:
+        may = os.access(path, os.R_OK | os.X_OK, effective_ids=True)
     return (
         st.st_mode, st.st_uid, st.st_ino, st.st_dev, st.st_nlink, st.st_gid,
-        st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+        st.st_size, st.st_mtime_ns, st.st_ctime_ns, int(may),
     )  # fmt: skip
+
+
+def content(path: str, how: str) -> "bytes | tuple[str, ...] | None":
+    """What a file read holds, or the names a directory listed holds (for
+    paths whose change time proves nothing: read-only file systems)."""
+    try:
+        if how == LIST:
+            return tuple(sorted(os.listdir(path)))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX:
+            return None
+        return os.read(fd, st.st_size + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def owners(root: str) -> frozenset[int]:
@@ -117,32 +150,24 @@ def owners(root: str) -> frozenset[int]:
     return frozenset(found)
 
 
-def _may(fp: tuple[int | str, ...], need: int, uid: int) -> bool:
-    """May the caller (not root) ``need`` (read 4, search 1) on this?"""
-    mode, owner = fp[0], fp[1]
-    assert isinstance(mode, int)
-    if mode & need == need:
-        return True
-    return owner == uid and (mode >> 6) & need == need
-
-
-def _usable(seen: object, compiled_owners: object, root_owners: frozenset[int]) -> bool:
+def _usable(
+    seen: object, compiled_owners: object, root_owners: frozenset[int], contents: object
+) -> bool:
     """Is every recorded path as it was, judged as the compiler judged it?"""
     if type(seen) is not tuple or type(compiled_owners) is not frozenset:
         return False
-    uid = os.geteuid()
+    if type(contents) is not tuple:
+        return False
     for path, how, fp in seen:
+        # Any difference, also in what this caller may read: the compiler could
+        # read a file this caller cannot, or the other way round.
         if fingerprint(path, how) != fp:
             return False
         if fp[0] == "E" or how not in (TRUST, READ, LIST):
             continue
         if (fp[1] in compiled_owners) != (fp[1] in root_owners):
             return False  # trusted for one caller and not the other
-        if uid != 0 and (
-            (how == READ and not _may(fp, 0o4, uid)) or (how == LIST and not _may(fp, 0o5, uid))
-        ):
-            return False  # the compiler could read it; this caller could not
-    return True
+    return all(content(path, how) == held for path, how, held in contents)
 
 
 def _read(path: str, trusted: frozenset[int]) -> bytes | None:
@@ -223,14 +248,14 @@ def load(root: str) -> "Snapshot | None":
     if data is None:
         return None
     try:
-        header, for_root, compiled_owners, seen, encoded, system, problems, platform = (
+        header, for_root, compiled_owners, seen, contents, encoded, system, problems, platform = (
             marshal.loads(data)
         )
         if header != FORMAT or for_root != root or type(encoded) is not tuple:
             return None
         if type(system) is not dict or None not in system:
             return None
-        if not _usable(seen, compiled_owners, trusted):
+        if not _usable(seen, compiled_owners, trusted, contents):
             return None
         return Snapshot(encoded, system, problems, platform)
     except Exception:  # anything unreadable is no snapshot: only slower
@@ -341,7 +366,7 @@ def resolve(
     app: str,
     *,
     app_default: "Mode | str | None" = None,
-    root: str | None = None,
+    root: "str | os.PathLike[str] | None" = None,
     environ: "Mapping[str, str] | None" = None,
     now: "datetime | None" = None,
 ) -> "Decision":
@@ -360,6 +385,8 @@ def resolve(
     Only a wrong call (bad app name, naive ``now``) raises UsageError.
     """
     environ = os.environ if environ is None else environ
+    if root is not None and not isinstance(root, str):
+        root = os.fspath(root)  # a pathlib.Path
     try:
         found = _from_snapshot(app, app_default, root, environ, now)
     except Exception:  # anything unexpected: the full resolution says what it is

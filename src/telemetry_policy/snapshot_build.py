@@ -4,6 +4,7 @@ values it keeps (``marshal`` writes tuples, strings, ints and None)."""
 from __future__ import annotations
 
 import marshal
+import os
 
 from .model import Decision, Mode, Origin, Platform
 from .policymodel import Condition, Layer, PolicyFile, Setting
@@ -20,6 +21,7 @@ from .snapshot import (
     Snapshot,
     _strings,
     _text,
+    content,
     fingerprint,
     load,
     owners,
@@ -156,12 +158,36 @@ def build(root: str) -> bytes:
             wait = until - started
             if wait <= 0:
                 seen = _needed(paths, after)
-                return marshal.dumps((FORMAT, root, owners(root), seen, *compiled))
-            time.sleep(min(wait, RACY_SECONDS))
+                held = _held(paths)
+                if held is None:
+                    break
+                return marshal.dumps((FORMAT, root, owners(root), seen, held, *compiled))
+            else:
+                time.sleep(min(wait, RACY_SECONDS))
         paths = list(recorded)
-    # Still changing: a snapshot that is never used (clients read the files).
+    # Still changing, or unreadable where only its content proves it unchanged:
+    # a snapshot that is never used (clients read the files).
     never = ((root, TYPE, ("E", -1)),)
-    return marshal.dumps((FORMAT, root, owners(root), never, (), {None: (None,) * 3}, (), None))
+    return marshal.dumps((FORMAT, root, owners(root), never, (), (), {None: (None,) * 3}, (), None))
+
+
+def _held(paths: list[tuple[str, str]]) -> tuple[tuple[str, str, Any], ...] | None:
+    """What each file read and directory listed on a read-only file system holds
+    (there a change time proves nothing), or None if one cannot be read."""
+    held = []
+    for path, how in paths:
+        if how not in (READ, LIST):
+            continue
+        try:
+            if not os.statvfs(path).f_flag & os.ST_RDONLY:
+                continue
+        except OSError:
+            continue  # gone: its fingerprint says so
+        found = content(path, how)
+        if found is None:
+            return None
+        held.append((path, how, found))
+    return tuple(held)
 
 
 def _needed(
