@@ -224,18 +224,16 @@ def ratios(result: dict[str, Any], key: str) -> dict[str, float]:
 
 def report(result: dict[str, Any]) -> None:
     counted = "instructions" in result["alone"]
-    print("Alone and in a realistic argparse CLI (20 drop-ins, snapshot compiled):")
-    for name, ms in result["alone"]["wall_ms"].items():
-        line = f"  {name:<12} {ms:7.1f} ms"
-        if counted:
-            line += f"  {result['alone']['instructions'][name] / 1e6:7.1f} M instructions"
-        print(line)
-    print("With one plugin installed (telemetry-policy-example):")
-    for name, ms in result["one plugin"]["wall_ms"].items():
-        line = f"  {name:<12} {ms:7.1f} ms"
-        if counted:
-            line += f"  {result['one plugin']['instructions'][name] / 1e6:7.1f} M instructions"
-        print(line)
+    for key, title in (
+        ("alone", "Alone and in a realistic argparse CLI (20 drop-ins, snapshot compiled):"),
+        ("one plugin", "With one plugin installed (telemetry-policy-example):"),
+    ):
+        print(title)
+        for name, ms in result[key]["wall_ms"].items():
+            line = f"  {name:<12} {ms:7.1f} ms"
+            if counted:
+                line += f"  {result[key]['instructions'][name] / 1e6:7.1f} M instructions"
+            print(line)
     walls = ratios(result, "wall_ms")
     counts = ratios(result, "instructions") if counted else {}
     print("Ratios (wall" + (", instructions" if counted else "") + "), budget:")

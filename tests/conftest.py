@@ -64,6 +64,20 @@ def _another_user_can_run() -> bool:
 
 
 ANOTHER_USER_CAN_RUN = _another_user_can_run()
+
+
+@pytest.fixture
+def open_tmp():
+    """A directory every user may traverse (pytest's own are root's alone)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="tp-open-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 AS_ANOTHER_USER = pytest.mark.skipif(
     not ANOTHER_USER_CAN_RUN,
     reason="runs the package as another user: needs root and an interpreter and package "

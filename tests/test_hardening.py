@@ -42,18 +42,6 @@ def tp(root, *argv, env=None, timeout=60, user=None):
     return p
 
 
-@pytest.fixture
-def open_tmp():
-    """A directory every user may traverse (pytest's own are root's alone)."""
-    import shutil
-    import tempfile
-
-    path = Path(tempfile.mkdtemp(prefix="tp-hardening-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def one_line_errors(p) -> list[str]:
     lines = p.stderr.splitlines()
     assert all(line.startswith("telemetry-policy: ") for line in lines), p.stderr

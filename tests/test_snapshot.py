@@ -376,17 +376,6 @@ def test_an_image_swapped_for_one_with_the_same_times_is_seen(tmp_path):
         subprocess.run(["umount", str(usr)], capture_output=True)
 
 
-@pytest.fixture
-def open_tmp():
-    import tempfile
-    from pathlib import Path
-
-    path = Path(tempfile.mkdtemp(prefix="tp-snapshot-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def _audit_says(root) -> str:
     _, out, _ = run_cli(root, "audit", "--json")
     return json.loads(out)["snapshot"]["status"]

@@ -17,7 +17,7 @@ from .model import (
     Origin,
     Platform,
     PluginInfo,
-    _plus_days,
+    upload_window,
 )
 from .policymodel import Trace
 
@@ -249,19 +249,7 @@ def _finish(
             note = "lowered by " + str(cap.origin)
     # 7. Upload waits upload_delay_days after the mode became on.
     delay = int(values.get("upload_delay_days"))
-    on_since = None
-    may_upload = False
-    if mode is Mode.ON:
-        if now is None:  # only an "on" needs the time
-            from .clock import current_time
-
-            now = current_time()
-        if choice is not None and choice.mode is Mode.ON and choice.since is not None:
-            on_since = choice.since
-        else:
-            on_since = first_on or now
-        upload_from = _plus_days(on_since, delay)
-        may_upload = upload_from is not None and now >= upload_from
+    on_since, may_upload, now = upload_window(mode, choice, first_on, now, delay)
     trace = tuple(values.trace(k) for k in ("default", "ceiling", "upload_delay_days"))
     trace += (Trace("mode", mode, mode_origin, tuple(trail), note),)
     return Decision(

@@ -341,3 +341,26 @@ def _plus_days(when: "datetime", days: int) -> "datetime | None":
         return when + timedelta(days=days)
     except OverflowError:
         return None
+
+
+def upload_window(
+    mode: Mode,
+    choice: "Choice | None",
+    first_on: "datetime | None",
+    now: "datetime | None",
+    delay: int,
+) -> "tuple[datetime | None, bool, datetime | None]":
+    """Step 7: (on_since, may_upload, now). Upload waits ``delay`` days after the
+    mode became on; only an "on" needs the time (``now`` None: the clock is read)."""
+    if mode is not Mode.ON:
+        return None, False, now
+    if now is None:
+        from .clock import current_time
+
+        now = current_time()
+    if choice is not None and choice.mode is Mode.ON and choice.since is not None:
+        on_since = choice.since
+    else:
+        on_since = first_on or now
+    upload_from = _plus_days(on_since, delay)
+    return on_since, upload_from is not None and now >= upload_from, now

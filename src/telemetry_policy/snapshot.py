@@ -63,8 +63,8 @@ from .model import (
     Mode,
     Origin,
     PolicyError,
-    _plus_days,
     is_app_name,
+    upload_window,
 )
 
 TYPE_CHECKING = False
@@ -532,19 +532,7 @@ def _decide(
     mode = min(mode, ceiling)
     for cap in caps:
         mode = min(mode, cap.mode)
-    on_since = None
-    may_upload = False
-    if mode is Mode.ON:
-        if now is None:
-            from .clock import current_time
-
-            now = current_time()
-        if choice is not None and choice.mode is Mode.ON and choice.since is not None:
-            on_since = choice.since
-        else:
-            on_since = first_on or now
-        upload_from = _plus_days(on_since, delay)
-        may_upload = upload_from is not None and now >= upload_from
+    on_since, may_upload, now = upload_window(mode, choice, first_on, now, delay)
     if problems:
         from .errors import one_line
 

@@ -165,6 +165,9 @@ def _render_store(store: Store) -> str:
     return text
 
 
+_UNCHANGED = "nothing was changed; free space or fix permissions and retry"
+
+
 def _locked_update(path: str, update: Callable[[], str | None]) -> None:
     """Run ``update`` under an exclusive lock and atomically write what it returns.
 
@@ -181,19 +184,12 @@ def _locked_update(path: str, update: Callable[[], str | None]) -> None:
     try:
         with user_directory(directory, create=True) as dfd:
             assert dfd is not None
-            try:
-                lock = os.open(
-                    name + ".lock",
-                    os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                    0o600,
-                    dir_fd=dfd,
-                )
-            except OSError as e:
-                raise UserStoreError(
-                    path,
-                    f"cannot write: {e.strerror}",
-                    "nothing was changed; free space or fix permissions and retry",
-                ) from None
+            lock = os.open(
+                name + ".lock",
+                os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                0o600,
+                dir_fd=dfd,
+            )  # an OSError is reported below, as any other
             try:
                 if not stat.S_ISREG(os.fstat(lock).st_mode):
                     raise UserStoreError(path + ".lock", "not a regular file", "remove it")
@@ -204,15 +200,10 @@ def _locked_update(path: str, update: Callable[[], str | None]) -> None:
             finally:
                 os.close(lock)
     except UnsafePath as e:
-        hint = "nothing was changed; free space or fix permissions and retry"
         reason = e.reason if isinstance(e, Failed) else f"{e.path} {e.reason}"
-        raise UserStoreError(path, f"cannot write: {reason}", hint) from None
+        raise UserStoreError(path, f"cannot write: {reason}", _UNCHANGED) from None
     except OSError as e:
-        raise UserStoreError(
-            path,
-            f"cannot write: {e.strerror}",
-            "nothing was changed; free space or fix permissions and retry",
-        ) from None
+        raise UserStoreError(path, f"cannot write: {e.strerror}", _UNCHANGED) from None
 
 
 def write_choice(path: str, app: str | None, mode: Mode | None, now: datetime) -> None:
