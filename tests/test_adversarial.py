@@ -33,9 +33,9 @@ from hypothesis import strategies as st
 from conftest import NOW
 from telemetry_policy import Choice, Mode, Origin, hookimpl
 from telemetry_policy.cli import main
-from telemetry_policy.decision import decide
-from telemetry_policy.hookspecs import Context
+from telemetry_policy.context import Context
 from telemetry_policy.plugins import Hooks, make_manager
+from telemetry_policy.precedence import decide
 from telemetry_policy.testing import FakeRoot
 
 TIERS = ("vendor", "local", "runtime", "admin")

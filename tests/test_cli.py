@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from telemetry_policy.model import STATUSES
+from telemetry_policy.policymodel import STATUSES
 
 
 def cli(root, *args, env=None, **extra_env):

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from telemetry_policy import __version__
-from telemetry_policy.cli import SECTIONS, build_parser
+from telemetry_policy.cliparser import SECTIONS, build_parser
 from telemetry_policy.manpage import main, render
 
 

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import NOW
-from telemetry_policy.decision import decide
-from telemetry_policy.model import Choice, Layer, Origin, PolicyFile, Setting
+from telemetry_policy.model import Choice, Origin, Platform
 from telemetry_policy.modes import Mode
+from telemetry_policy.policymodel import Layer, PolicyFile, Setting
+from telemetry_policy.precedence import LayerIndex, Values, decide, tightens
 from telemetry_policy.testing import FakeRoot
 
 modes = st.sampled_from(list(Mode))
@@ -189,24 +190,40 @@ def test_generated_trees_on_disk(tree, env_mode, app_default):
 TIERS = ["vendor", "local", "runtime", "admin"]
 
 
-@given(st.lists(layers(), max_size=8), choices, caps, app_defaults)
-def test_audits_one_pass_index_decides_every_app_as_layer_by_layer(ls, choice, cap, default):
-    # audit decides each app from an index built once; it must agree with decide()
-    from telemetry_policy.decision import AppIndex
+def _step2_by_hand(ls, app, default):
+    """Step 2 as docs/format.md states it, one layer at a time: its [policy]
+    keys, then its [app.APP] keys; an untrusted plugin's only where it tightens."""
+    trusted = set()
+    for layer in ls:
+        if layer.status == "applied" and layer.policy and layer.tier != "plugin":
+            trusted |= set(layer.policy.trusted) - set(layer.policy.disabled)
+    values = Values.start(default)
+    for layer in sorted(ls, key=lambda layer: layer.sort_key):
+        if layer.status != "applied" or layer.policy is None:
+            continue
+        if layer.policy.when is not None:
+            continue  # the generated layers' [when] never holds
+        for s in (*layer.policy.policy, *layer.policy.app(app)):
+            plugin = layer.tier == "plugin" and layer.origin.source not in trusted
+            if plugin and not tightens(s.key, s.value, values.get(s.key)):
+                continue
+            values.set(s.key, s.value, s.origin)
+    for key in ("default", "ceiling", "upload_delay_days"):
+        del values.overrode[key][:-1]  # each value lists the one it directly overrode
+    return values
 
-    index = AppIndex(run(ls, app=None))
+
+@given(st.lists(layers(), max_size=8), choices, caps, app_defaults)
+def test_one_index_decides_every_app_as_the_rule_applies_layer_by_layer(ls, choice, cap, default):
+    # audit and apply decide every app from one index; each app's values are those
+    # of the rule applied layer by layer, and reusing the index changes nothing
+    index = LayerIndex.build(ls, lambda: Platform("none", "0"))
     for app in ("go", "other"):
         full = run(ls, choice, cap, default, app=app)
-        fast = decide(app, layers=ls, choice=choice, caps=cap, now=NOW, app_default=default,
-                      index=index)  # fmt: skip
-        if not index.usable:
-            assert fast == full  # plugin layers: decided layer by layer
-            continue
-        assert (fast.mode, fast.default, fast.ceiling, fast.upload_delay_days, fast.errors) == (
-            full.mode, full.default, full.ceiling, full.upload_delay_days, full.errors
-        )  # fmt: skip
-        for a, b in zip(fast.trace, full.trace, strict=True):
-            assert (a.key, a.value, a.origin, a.note) == (b.key, b.value, b.origin, b.note)
-            # the layers' chain is cut to the value it directly overrode: a suffix of the full one
-            assert bool(a.overrode) == bool(b.overrode)
-            assert a.overrode == b.overrode[len(b.overrode) - len(a.overrode) :]
+        fast = decide(app, choice=choice, caps=cap, now=NOW, app_default=default, index=index)
+        assert fast == full
+        values = Values.start(default)
+        index.values(app, values)
+        expected = _step2_by_hand(ls, app, default)
+        for key in ("default", "ceiling", "upload_delay_days"):
+            assert values.trace(key) == expected.trace(key)

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from conftest import AS_ANOTHER_USER, NOW, PACKAGE_BUILD, run_cli
 from telemetry_policy import Mode, resolve, set_mode
 from telemetry_policy.api import evaluate
-from telemetry_policy.snapshot import ENV_DISABLE, PATH, load
+from telemetry_policy.snapshot import PATH, load
 from telemetry_policy.snapshot_build import build
+from telemetry_policy.sources import ENV_DISABLE
 from test_adversarial import ENVIRONS, FIFO, STORES, TREES, _system
 
 ROOT = os.geteuid() == 0
@@ -181,7 +182,8 @@ def _forged(root) -> bytes:
     header, for_root, owners, seen, held, encoded, _, problems, platform = marshal.loads(
         build(str(root.path))
     )
-    system = {None: (2, 2, None), "demo": (2, 2, None)}
+    on = (2, ("file", "/forged", None), None)
+    system = {None: (on, on, None), "demo": (on, on, None)}
     return marshal.dumps(
         (header, for_root, owners, seen, held, encoded, system, problems, platform)
     )
@@ -407,7 +409,7 @@ def test_a_certain_absence_is_one_read_own_would_find(tmp_path, shape):
     would find nothing: it never hides a file, nor a reason to refuse one."""
     from telemetry_policy.errors import PolicyError
     from telemetry_policy.ownfiles import read_own
-    from telemetry_policy.snapshot import absent
+    from telemetry_policy.paths import absent
 
     home = tmp_path / "home"
     home.mkdir()

@@ -10,7 +10,7 @@ start, and pays only for what it touches.
 
 # Annotations naming what only type checkers import are strings: a client imports
 # this at every start, and `from __future__ import annotations` would import one
-# module more (DESIGN.md section 9).
+# module more (docs/authors.md#what-asking-costs-at-start).
 
 TYPE_CHECKING = False  # importing typing would cost a client 3 ms at every start
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "resolve": "snapshot",
+    "resolve": "api",
     "set_mode": "api",
     "RefusedError": "errors",
     "Mode": "model",
@@ -29,7 +29,7 @@ _EXPORTS = {
     "Layer": "policymodel",
     "Origin": "model",
     "Platform": "model",
-    "Context": "policymodel",
+    "Context": "context",
     "PolicyError": "errors",
     "PolicyFileError": "errors",
     "PluginError": "errors",
@@ -56,13 +56,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .api import set_mode
-    from .decision import Decision
+    from .api import resolve, set_mode
+    from .context import Context
     from .errors import PluginError, PolicyError, PolicyFileError, RefusedError, UsageError
     from .hookspecs import hookimpl
-    from .model import PRESETS, Choice, Mode, Origin, Platform
-    from .policymodel import Context, Layer
-    from .snapshot import resolve
+    from .model import PRESETS, Choice, Decision, Mode, Origin, Platform
+    from .policymodel import Layer
 
 
 def __getattr__(name: str) -> "Any":

@@ -1,34 +1,47 @@
-"""The public entry points: read the edges, call the hooks, decide.
+"""The public entry points: ``resolve``, ``evaluate`` and ``set_mode``.
 
 ``resolve("mytool", app_default="local")`` returns a Decision whose
-``may_collect`` and ``may_upload`` a telemetry client obeys.
+``may_collect`` and ``may_upload`` a telemetry client obeys. Each decision is
+``precedence.finish`` of what step 2 left and the user's inputs. Those come
+from one of two places, with the same result (property-tested:
+tests/test_snapshot.py):
+
+- the snapshot ``apply`` compiled (``snapshot``), when it is usable as it is
+  and no plugin is installed: a client then imports none of pluggy, tomllib,
+  inspect, typing, re, enum or datetime (docs/authors.md#what-asking-costs-at-start);
+- :class:`Inputs`, one reading of the policy files and plugins: everything
+  else (a plugin, ``go``'s own mode file, no usable snapshot, the CLI).
 """
 
-from __future__ import annotations
+# Annotations naming what only type checkers import are strings: a client imports
+# this at every start, and `from __future__ import annotations` would import one
+# module more (docs/authors.md#what-asking-costs-at-start).
 
 import os
 
-from .decision import Decision, decide
-from .errors import RefusedError, UsageError, one_line
-from .model import Mode, Platform, is_app_name
-from .policymodel import Context
-from .snapshot import ENV_DISABLE, ENV_ROOT, resolve
+from .errors import PolicyError, RefusedError, UsageError, UserStoreError, one_line
+from .model import MODES, Mode, is_app_name
+from .paths import absent, state_path, store_path
+from .precedence import Values, finish
+from .sources import ENV_DISABLE, ENV_ROOT, dnt_cap, env_choice, store_choice
 
-TYPE_CHECKING = False  # the hot path imports only what a decision needs (DESIGN.md 9)
+TYPE_CHECKING = False  # typing costs a client 3 ms at start: only mypy reads these
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
-    from .decision import AppIndex
-    from .model import Choice
+    from .context import Context
+    from .model import Choice, Decision
     from .plugins import Hooks, Loaded
     from .policymodel import Layer
-    from .sources import DirectHooks, PluginState
+    from .snapshot import Snapshot
+    from .sources import Builtins, PluginState
+    from .userstore import Store
 
 __all__ = ["ENV_DISABLE", "ENV_ROOT", "Inputs", "check_app", "evaluate", "resolve", "set_mode"]
 
 
-def check_app(app: str | None) -> str | None:
+def check_app(app: "str | None") -> "str | None":
     if app is not None and not is_app_name(app):
         raise UsageError(
             f"invalid app name {one_line(repr(app))}: use 1-64 of a-z 0-9 . _ -, "
@@ -37,7 +50,7 @@ def check_app(app: str | None) -> str | None:
     return app
 
 
-def _mode(value: Mode | str | None, what: str) -> Mode | None:
+def _mode(value: "Mode | str | None", what: str) -> "Mode | None":
     if value is None or isinstance(value, Mode):
         return value
     try:
@@ -49,7 +62,7 @@ def _mode(value: Mode | str | None, what: str) -> Mode | None:
 _ROOT_HINT = f"give an image's directory, or unset {ENV_ROOT}"
 
 
-def _root(root: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> tuple[str, str]:
+def _root(root: "str | os.PathLike[str] | None", environ: "Mapping[str, str]") -> "tuple[str, str]":
     """The root prefix and, if it cannot be used, why (which then fails closed)."""
     root = os.fspath(root) if root else environ.get(ENV_ROOT) or "/"
     if not root.startswith("/"):
@@ -59,17 +72,184 @@ def _root(root: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> tu
     return os.path.normpath(root), ""
 
 
-def evaluate(
-    app: str | None,
+def resolve(
+    app: str,
     *,
-    app_default: Mode | str | None = None,
-    root: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
-    now: datetime | None = None,
+    app_default: "Mode | str | None" = None,
+    root: "str | os.PathLike[str] | None" = None,
+    environ: "Mapping[str, str] | None" = None,
+    now: "datetime | None" = None,
+) -> "Decision":
+    """May ``app`` collect, and upload, for this user, now? And why.
+
+    Call it before reading your own telemetry setting::
+
+        d = resolve("mytool", app_default="local")
+        if d.may_collect: ...
+        if d.may_upload: ...
+
+    ``app_default`` is your program's own default; it never exceeds the
+    system ceiling. ``root``, ``environ`` and ``now`` default to ``/``
+    (or ``$TELEMETRY_POLICY_ROOT``), ``os.environ`` and the current time.
+    Problems never raise: they lower the mode and are listed in ``errors``.
+    Only a wrong call (bad app name, naive ``now``) raises UsageError.
+    """
+    environ = os.environ if environ is None else environ
+    if root is not None and not isinstance(root, str):
+        root = os.fspath(root)  # a pathlib.Path
+    try:
+        found = _from_snapshot(app, app_default, root, environ, now)
+    except Exception:  # anything unexpected: the full resolution says what it is
+        found = None
+    if found is not None:
+        return found
+    if app is None:
+        raise UsageError("app is required; the global decision is `telemetry-policy audit`")
+    return evaluate(app, app_default=app_default, root=root, environ=environ, now=now, record=True)
+
+
+# --- The snapshot's inputs.
+
+
+class _Unanswered(Exception):
+    """Only the full resolution can say (and say why)."""
+
+
+def _from_snapshot(
+    app: str,
+    app_default: "Mode | str | None",
+    root: "str | None",
+    environ: "Mapping[str, str]",
+    now: "datetime | None",
+) -> "Decision | None":
+    """The decision from the snapshot's inputs, or None when they are not enough."""
+    if not is_app_name(app) or app == "go":  # go: Go's own mode file is a source
+        return None
+    if isinstance(app_default, str) and not isinstance(app_default, Mode):
+        app_default = MODES.get(app_default)
+        if app_default is None:
+            return None
+    elif app_default is not None and not isinstance(app_default, Mode):
+        return None
+    if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+        return None
+    if environ.get(ENV_DISABLE, "").strip(", \t"):
+        return None
+    root = root or environ.get(ENV_ROOT) or "/"
+    if not root.startswith("/") or not os.path.isdir(root):
+        return None
+    root = os.path.normpath(root)
+    from .snapshot import load
+
+    snapshot = load(root)
+    if snapshot is None:
+        return None
+    from .entrypoints import find
+
+    entries, twice = find(environ, True)
+    if entries or twice:
+        return None  # an installed plugin has its say
+    # Step 4 without a plugin: the environment, the store's [app.NAME], then [all].
+    choice = env_choice(environ)
+    if choice is None:
+        store = _store(environ)
+        if store is not None:
+            choice = store_choice(store, app)
+            if choice is None:
+                choice = store_choice(store, None)
+    cap = dnt_cap(environ)
+    caps = () if cap is None else (cap,)
+
+    def decide(now: "datetime | None", first_on: "datetime | None") -> "Decision":
+        values = Values.start(app_default)
+        values.replay(snapshot.values(app))
+        explained = {"_explain": _Explain(snapshot)}
+        return finish(app, values, snapshot.problems, choice, caps, now, first_on, explained)
+
+    decision = decide(now, None)
+    if decision.mode is Mode.ON or _exists(environ):
+        from .userstore import keep_state, load_first_on, state_of
+
+        state = state_of(environ)
+        first_on = None
+        if decision.mode is Mode.ON:
+            if now is None:
+                from .clock import current_time
+
+                now = current_time()
+            first_on = load_first_on(state, app)
+            decision = decide(now, first_on)
+        if state is not None:
+            keep_state(state, app, decision, first_on, now)  # type: ignore[arg-type]
+    return decision
+
+
+class _Explain:
+    """The layers and platform behind a decision from the snapshot, as the full
+    resolution has them (decoded when first asked for)."""
+
+    __slots__ = ("snapshot",)
+
+    def __init__(self, snapshot: "Snapshot") -> None:
+        self.snapshot = snapshot
+
+    def __call__(self) -> "dict[str, object]":
+        from .precedence import LayerIndex
+
+        index = LayerIndex.build(self.snapshot.layers(), self.snapshot.platform)
+        return {"layers": index.layers, "platform": index.platform}
+
+    def __reduce__(self) -> "tuple[object, ...]":
+        return _Explain, (self.snapshot,)
+
+
+def _store(environ: "Mapping[str, str]") -> "Store | UserStoreError | None":
+    """The user store: None if there is none, the Store, or its error."""
+    try:
+        path = store_path(environ)
+        if absent(path):
+            return None
+        from .ownfiles import read_own
+
+        if read_own(path) is None:
+            return None
+    except PolicyError:
+        raise _Unanswered from None  # its path cannot be found or read
+    from .userstore import load_store
+
+    try:
+        return load_store(path)
+    except UserStoreError as e:
+        return e
+
+
+def _exists(environ: "Mapping[str, str]") -> bool:
+    """Is there a state file to keep in step (one the full resolution would read)?"""
+    try:
+        path = state_path(environ)
+        if absent(path):
+            return False
+        from .ownfiles import read_own
+
+        return read_own(path) is not None
+    except PolicyError:
+        return True  # let userstore say (it reads it as nothing)
+
+
+# --- The full resolution's inputs.
+
+
+def evaluate(
+    app: "str | None",
+    *,
+    app_default: "Mode | str | None" = None,
+    root: "str | os.PathLike[str] | None" = None,
+    environ: "Mapping[str, str] | None" = None,
+    now: "datetime | None" = None,
     record: bool = False,
     platform: bool = False,
     user: bool = True,
-) -> Decision:
+) -> "Decision":
     """Resolve without the ``resolve()`` conveniences; the CLI uses this with
     ``record=False`` (never writes) and ``platform=True`` (audit shows it).
     ``user=False`` leaves out every user choice and cap: the system's own
@@ -81,19 +261,21 @@ def evaluate(
 
 
 class Inputs:
-    """What every decision of one resolution shares: the root, its policy layers,
-    the plugins loaded. ``audit`` decides many apps from one reading."""
+    """One reading of the policy: the root, its layers indexed once, the plugins
+    loaded. Every decision of a command (audit, apply) is made from one."""
 
     def __init__(
         self,
-        root: str | os.PathLike[str] | None,
-        environ: Mapping[str, str] | None,
-        now: datetime | None,
+        root: "str | os.PathLike[str] | None",
+        environ: "Mapping[str, str] | None",
+        now: "datetime | None",
         *,
         record: bool = False,
         user: bool = True,
     ) -> None:
-        from .sources import DirectHooks
+        from .context import Context
+        from .precedence import LayerIndex
+        from .sources import Builtins
 
         self.environ = os.environ if environ is None else environ
         if now is not None and (now.tzinfo is None or now.utcoffset() is None):
@@ -102,27 +284,31 @@ class Inputs:
         self.record = record
         self.user = user
         self.context = Context(self.root, self.environ, now)  # the clock is read if needed
-        if self.problem:
-            self.layers: list[Layer] = []
-            self.errors = [self.problem]
-        else:
-            self.layers, self.errors = DirectHooks().layers(self.context)
-        self.hooks, self.plugins = _external_plugins(self.layers, self.context, self.record)
-        self.errors += self.plugins.errors
+        layers: list[Layer] = []
+        errors = [self.problem] if self.problem else []
+        if not self.problem:
+            layers, errors = Builtins().layers(self.context)
+        self.hooks, self.plugins = _external_plugins(layers, self.context, self.record)
+        errors += self.plugins.errors
         if not self.problem:
             more_layers, more = self.hooks.layers(self.context, external=True)
-            self.layers += more_layers
-            self.errors += more
+            layers += more_layers
+            errors += more
+        self.layers = layers
+        self.errors = errors
+        self.index: LayerIndex = LayerIndex.build(
+            layers, self.context.platform, self.plugins.untrusted_code
+        )
+
+    def named(self) -> "list[str]":
+        """Every app named in a policy file or plugin layer that applies."""
+        return self.index.named()
 
     def decide(
-        self,
-        app: str | None,
-        default: Mode | None = None,
-        *,
-        platform: bool = False,
-        index: AppIndex | None = None,
-    ) -> Decision:
-        """The decision for ``app`` (``index``: layers already applied for every app)."""
+        self, app: "str | None", default: "Mode | None" = None, *, platform: bool = False
+    ) -> "Decision":
+        """The decision for ``app``: step 2 from the index, the user's inputs."""
+        from .precedence import decide
         from .userstore import keep_state, load_first_on, state_of
 
         hooks, context = self.hooks, self.context
@@ -138,20 +324,17 @@ class Inputs:
 
         now = context._now  # None: the clock is read only if needed
 
-        def run(errors: list[str], first_on: datetime | None = None) -> Decision:
+        def run(errors: "list[str]", first_on: "datetime | None" = None) -> "Decision":
             return decide(
                 app,
-                layers=self.layers,
+                index=self.index,
                 choice=choice,
                 caps=caps,
                 now=now,
                 app_default=default,
                 first_on=first_on,
                 errors=errors,
-                platform=context.platform,
                 plugins=hooks.infos(self.plugins) if platform else (),
-                untrusted_code=self.plugins.untrusted_code,
-                index=index,
             )
 
         # The time and the state file matter only to an "on": a client told
@@ -163,11 +346,11 @@ class Inputs:
             first_on = load_first_on(state, app)
             decision = run(errors, first_on)
         if platform and decision.platform is None and not self.problem:
-            from .platform import PlatformError
+            from .model import Platform
 
             try:  # audit shows it; without [when] it decides nothing
                 decision = decision._replace(platform=context.platform())
-            except PlatformError:
+            except PolicyError:
                 decision = decision._replace(platform=Platform("", ""))
         failed = hooks.decided(decision)
         if failed:  # a failing observer fails closed too
@@ -178,8 +361,8 @@ class Inputs:
 
 
 def _external_plugins(
-    file_layers: list[Layer], context: Context, write: bool
-) -> tuple[Hooks | DirectHooks, PluginState]:
+    file_layers: "list[Layer]", context: "Context", write: bool
+) -> "tuple[Hooks | Builtins, PluginState]":
     """Load the installed plugins this resolution may use, and say what became of each.
 
     Plugins ``[plugins] disabled`` lists, or ``TELEMETRY_POLICY_DISABLE_PLUGINS``
@@ -187,25 +370,25 @@ def _external_plugins(
     decided is unknown, and the environment may only lower: so it fails closed.
     With no plugin to load, the built-in sources are called without pluggy.
     """
-    from .decision import judge_when, plugin_lists
     from .entrypoints import find
-    from .sources import BUILTIN_NAMES, DirectHooks, PluginState
+    from .precedence import judge_when, plugin_lists
+    from .sources import BUILTIN_NAMES, Builtins, PluginState
 
     trusted, disabled = plugin_lists(judge_when(file_layers, context.platform)[0])
     names = {n.strip() for n in context.environ.get(ENV_DISABLE, "").split(",") if n.strip()}
     builtin = names & BUILTIN_NAMES  # disabling these from the environment could only raise
     blocked = names - disabled - BUILTIN_NAMES
     entries, twice = find(context.environ, write)
-    hooks: Hooks | DirectHooks
+    hooks: Hooks | Builtins
     loaded: dict[str, Loaded] = {}
     if any(e.name not in disabled and e.name not in blocked for e in entries):
-        from .plugins import Hooks, default_manager, load_into
+        from .plugins import Hooks as Plugged
+        from .plugins import default_manager, load_into
 
-        hooks = Hooks(default_manager())
-        loaded = load_into(hooks.pm, entries, disabled | blocked)
+        hooks = Plugged(default_manager(), frozenset(disabled | blocked))
+        loaded = load_into(hooks, entries, disabled | blocked)
     else:  # no plugin to load: the built-in sources are called without pluggy
-        hooks = DirectHooks()
-    hooks.skip = frozenset(disabled | blocked)
+        hooks = Builtins()
     errors = [
         f"plugin {e.name!r}: blocked by {ENV_DISABLE}; what it would decide is "
         "unknown, so telemetry is off"
@@ -228,13 +411,13 @@ def _external_plugins(
 
 
 def set_mode(
-    app: str | None,
-    mode: Mode | str | None,
+    app: "str | None",
+    mode: "Mode | str | None",
     *,
-    root: str | None = None,
-    environ: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-) -> Decision:
+    root: "str | None" = None,
+    environ: "Mapping[str, str] | None" = None,
+    now: "datetime | None" = None,
+) -> "Decision":
     """Record the user's choice for ``app`` (None: every app); ``mode=None`` forgets it.
 
     A mode above the ceiling (for the app, or the global one) raises
@@ -259,7 +442,7 @@ def set_mode(
             f"{app or 'all apps'}, set by {origin}{why}"
         )
     if app == "go" and wanted is not None:
-        from .switches.gomode import mode_file, write_mode
+        from .gofile import mode_file, write_mode
 
         path = mode_file(environ)
         if path is not None:

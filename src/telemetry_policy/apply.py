@@ -32,7 +32,17 @@ from typing import Any
 from .errors import describe
 from .model import Record
 from .safefs import MAX_READ, Root, UnsafePath
-from .switches import MANIFEST, STATE_DIR, Desired, OwnedFile, OwnedKey, desired, jsonpolicy
+from .switches import (
+    MANIFEST,
+    STATE_DIR,
+    Desired,
+    OwnedFile,
+    OwnedKey,
+    desired,
+    jsonpolicy,
+    owned_paths,
+    switch,
+)
 
 MANIFEST_SCHEMA = 2
 LOCK = f"{STATE_DIR}/.lock"
@@ -332,17 +342,18 @@ class _Run:
 
 def _read_resolved(root: str, path: str) -> bytes | None:
     """A file a program reads (links followed inside the root, as it would), or None."""
-    from .locations import _join, _Unusable, chase
+    from .locations import _Unusable, chase
+    from .paths import READ_FLAGS, join, read_all
 
     try:
-        real = _join(root, chase(root, path))
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        real = join(root, chase(root, path))
+        fd = os.open(real, READ_FLAGS)
     except (_Unusable, OSError):
         return None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        return os.read(fd, MAX_READ)
+        return read_all(fd, MAX_READ)
     finally:
         os.close(fd)
 
@@ -397,8 +408,8 @@ def _locked(r: Root, check: bool) -> Iterator[None]:
 
 
 def _apply(run: _Run, root: str, environ: Mapping[str, str], now: datetime, undo: bool) -> Outcome:
-    from .catalogue import builtin, system_plans
-    from .switches import owned_paths
+    from .catalogue import builtin
+    from .plans import system_plans
 
     check = run.check
     r = run.r
@@ -416,7 +427,7 @@ def _apply(run: _Run, root: str, environ: Mapping[str, str], now: datetime, undo
     files: dict[str, Any] = {}
     keys: dict[str, Any] = {}
     wanted_files = {w.path: w for w in wanted if isinstance(w, OwnedFile)}
-    seeds = {t.path: t.sources for t in targets if t.kind == "firefox"}
+    seeds = {t.path: switch(t).seeds(t) for t in targets}
     for path, entry in sorted(manifest["files"].items()):
         if path not in wanted_files:
             _guarded(run, path, lambda p=path, e=entry: run.take_back(p, e), entry, files)
@@ -506,7 +517,7 @@ def _record(run: _Run, old: Mapping[str, Any], new: dict[str, Any]) -> None:
 
 
 def _snapshot(run: _Run, root: str, undo: bool) -> None:
-    """Write the parse snapshot (``snapshot``) when it changed; ``undo`` removes it.
+    """Write the snapshot (``snapshot_build``) when it changed; ``undo`` removes it.
 
     A cache, not a back-end: not in the manifest, never a change, not checked
     by --check (a stale one only costs a client the time to parse)."""

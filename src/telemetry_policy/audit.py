@@ -12,20 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from .api import Inputs, evaluate
-from .decision import AppIndex, Decision
 from .errors import one_line
 from .locations import search_paths
-from .model import Value
-from .policymodel import Layer, Trace
-
-
-def apps_named(decision: Decision) -> list[str]:
-    """Every app named in a policy file or plugin layer that was read."""
-    names: set[str] = set()
-    for layer in decision.layers:
-        if layer.policy is not None:
-            names.update(app for app, _ in layer.policy.apps)
-    return sorted(names)
+from .model import Decision, Trace, Value
+from .paths import join
+from .policymodel import Layer
 
 
 def run_audit(
@@ -41,15 +32,14 @@ def run_audit(
         return [evaluate(app, root=root, environ=environ, now=now, platform=True)]
     inputs = Inputs(root, environ, now)
     main = inputs.decide(None, platform=True)
-    index = AppIndex(main)
-    return [main] + [inputs.decide(name, index=index) for name in apps_named(main)]
+    return [main] + [inputs.decide(name) for name in inputs.named()]
 
 
 def snapshot_status(root: str) -> tuple[str, str]:
     """Where the compiled snapshot of ``root`` is, and whether clients can use it."""
     from .snapshot import PATH, load
 
-    path = os.path.join(root, PATH.lstrip("/"))
+    path = join(root, PATH)
     if load(os.path.normpath(root)) is not None:
         return path, "current"
     return path, "stale" if os.path.lexists(path) else "none"

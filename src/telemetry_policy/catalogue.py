@@ -11,8 +11,7 @@ through the ``telemetry_policy_export_targets`` hook.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .hookspecs import hookimpl
@@ -143,10 +142,12 @@ def collect_targets(hooks: Any, code_trust: Callable[[str], str]) -> tuple[list[
     names: set[str] = set()
     variables: set[str] = set()
     errors: list[str] = []
-    for plugin, result in sorted(hooks._call(hook), key=lambda r: r[0] != BUILTIN_PLUGIN):
-        if isinstance(result, PluginError):
-            errors.append(str(result))
+    answers = hooks.targets()
+    for answer in sorted(answers, key=lambda r: getattr(r, "plugin", "") != BUILTIN_PLUGIN):
+        if isinstance(answer, PluginError):
+            errors.append(str(answer))
             continue
+        plugin, result = answer.plugin, answer.value
         if plugin == BUILTIN_PLUGIN:
             targets.extend(result)
             names.update(t.name for t in result)
@@ -186,56 +187,6 @@ class Plan(Record):
     def recommended(self) -> bool:
         """Only the default is below on: off unless its user chooses otherwise."""
         return not self.mandatory and self.default < Mode.ON
-
-
-def plans(
-    root: str,
-    environ: Mapping[str, str],
-    now: datetime,
-    targets: Iterable[Target],
-    apps: Iterable[str] = (),
-) -> tuple[list[Plan], list[str]]:
-    """The system's decision for each target's app (no user's choices).
-
-    A target of the global decision (``DO_NOT_TRACK``: nothing leaves the
-    machine) gets the most any app may do: the global default and ceiling,
-    raised by those of every app in ``apps`` (the apps named in policy).
-    """
-    from .api import evaluate
-
-    errors: list[str] = []
-    seen: dict[str | None, tuple[Mode, Mode]] = {}
-
-    def decide(app: str | None) -> tuple[Mode, Mode]:
-        if app not in seen:
-            d = evaluate(app, root=root, environ=environ, now=now, user=False)
-            errors.extend(e for e in d.errors if e not in errors)
-            seen[app] = (d.default, d.ceiling)
-        return seen[app]
-
-    out: list[Plan] = []
-    for target in targets:
-        default, ceiling = decide(target.app)
-        if target.app is None:
-            for app in apps:
-                more = decide(app)
-                default, ceiling = max(default, more[0]), max(ceiling, more[1])
-        out.append(Plan(target, default, ceiling))
-    return out, errors
-
-
-def system_plans(
-    root: str, environ: Mapping[str, str], now: datetime
-) -> tuple[list[Plan], list[str]]:
-    """Every target (built-in and from trusted plugins) with the system's decision."""
-    from .api import evaluate
-    from .audit import apps_named
-    from .plugins import Hooks, default_manager, trust_of
-
-    first = evaluate(None, root=root, environ=environ, now=now, user=False)  # loads plugins
-    targets, errors = collect_targets(Hooks(default_manager()), trust_of)
-    found, more = plans(root, environ, now, targets, apps_named(first))
-    return found, list(dict.fromkeys([*first.errors, *errors, *more]))
 
 
 _LEVELS = {

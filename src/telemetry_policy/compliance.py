@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .catalogue import Plan, Target
+from .catalogue import Target
 from .errors import one_line
 from .model import Mode, Record
-from .switches import Reading, read
+from .paths import join
+from .switches import Reading, switch
 
 
 class Status(Record):
@@ -61,49 +62,31 @@ class Status(Record):
 def installed(target: Target, root: str) -> bool:
     for what in target.installed:
         if what.startswith("/"):
-            if os.path.lexists(what if root == "/" else os.path.join(root, what.lstrip("/"))):
+            if os.path.lexists(join(root, what)):
                 return True
         elif root == "/" and shutil.which(what):
             return True
     return False
 
 
-def _required(plan: Plan) -> tuple[Mode, bool]:
-    """What the system's decision requires of a program that reads system files."""
-    level = plan.target.level
-    if plan.ceiling < Mode.ON:
-        return Mode.OFF, True  # none of these programs has a local-only level
-    if plan.default < Mode.ON and level in ("both", "default"):
-        return Mode.OFF, False
-    return Mode.ON, False
-
-
 def survey(root: str, environ: Mapping[str, str], now: datetime) -> tuple[list[Status], list[str]]:
     """Every catalogued program and whether it complies, with the problems met."""
-    from .catalogue import system_plans
-    from .session import user_decisions
+    from .plans import system_plans, user_decisions
 
     plans, errors = system_plans(root, environ, now)
-    personal = [p.target for p in plans if p.target.kind in ("env", "go")]
+    personal = [p.target for p in plans if switch(p.target).personal]
     mine, more = user_decisions(root, environ, now, personal)
     errors += [e for e in more if e not in errors]
     decided = {plan.target.name: mode for plan, mode in mine}
     out = []
     for plan in plans:
         t = plan.target
-        if t.name in decided:
-            # only Go has a local level: for the others, local means opted out
-            mode = decided[t.name]
-            required = mode if t.kind == "go" or mode is Mode.ON else Mode.OFF
-            status = Status(
-                t, installed(t, root), required, False, "your decision", read(t, root, environ)
-            )
-        else:
-            required, locked = _required(plan)
-            status = Status(
-                t, installed(t, root), required, locked, "the system's", read(t, root, environ)
-            )
-        out.append(status)
+        kind = switch(t)
+        mode = decided.get(t.name)
+        required, locked = kind.required(plan, mode)
+        whose = "the system's" if mode is None else "your decision"
+        reading = kind.read(t, root, environ)
+        out.append(Status(t, installed(t, root), required, locked, whose, reading))
     return out, errors
 
 

@@ -26,13 +26,14 @@ system finds for its module, never by what the module says about itself.
 
 # Annotations naming what only type checkers import are strings: a client imports
 # this at every start, and `from __future__ import annotations` would import one
-# module more (DESIGN.md section 9).
+# module more (docs/authors.md#what-asking-costs-at-start).
 
 import os
 import stat
 import sys
 
 from .model import Record
+from .paths import READ_FLAGS, read_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ def _fnv1a(data: bytes) -> int:
 
 
 def cache_path(environ: "Mapping[str, str]") -> str:
-    from .snapshot import xdg_dir
+    from .paths import xdg_dir
 
     prefix = _fnv1a(f"{sys.prefix}\0{sys.executable}".encode())
     return os.path.join(xdg_dir(environ, "XDG_CACHE_HOME", ".cache"), f"plugins-{prefix:08x}")
@@ -172,14 +173,14 @@ def _read_own(path: str) -> bytes:
     blocking, never a file someone else owns (whoever owns it wrote it).
     Anything else is no cache, which only costs time."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, READ_FLAGS)
     except OSError:
         return b""
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > 1 << 22:
             return b""
-        return os.read(fd, st.st_size + 1)
+        return read_all(fd, st.st_size)
     except OSError:
         return b""
     finally:
@@ -231,7 +232,7 @@ def find(environ: "Mapping[str, str]", write: bool) -> "tuple[list[EntryPoint], 
     keys = tuple((d, _key(d)) for d in dirs)
     if _memo is not None and _memo[0] == keys:
         return _memo[1], _memo[2]
-    from .model import PolicyError
+    from .errors import PolicyError
 
     try:
         path: str | None = cache_path(environ)

@@ -1,10 +1,11 @@
-"""One error family. Each error formats itself as one line a user can act on."""
+"""One error family. Each error formats itself as one line a user can act on.
 
-from __future__ import annotations
-
-from .model import PolicyError  # the base, where a client's start finds it
+The bottom of the package: every layer reports through these, and a client's
+start imports this module (so it imports nothing itself).
+"""
 
 __all__ = [
+    "PlatformError",
     "PluginError",
     "PolicyError",
     "PolicyFileError",
@@ -14,7 +15,12 @@ __all__ = [
     "describe",
     "one_line",
     "safe_repr",
+    "show_value",
 ]
+
+
+class PolicyError(Exception):
+    """Base of every error telemetry-policy raises or reports."""
 
 
 def one_line(text: str) -> str:
@@ -46,6 +52,23 @@ def describe(error: BaseException) -> str:
         message = "(its message cannot be shown)"
     name = type(error).__name__
     return one_line(f"{name}: {message}"[:300] if message else name)
+
+
+def show_value(value: object, limit: int = 60) -> str:
+    """A value as TOML writes it (strings quoted as Python does), cut to ``limit``."""
+    import datetime as dt
+
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (dt.date, dt.time)):
+        text = value.isoformat()
+    elif isinstance(value, list):
+        text = "[" + ", ".join(show_value(v, limit) for v in value) + "]"
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{k} = {show_value(v, limit)}" for k, v in value.items()) + "}"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class PolicyFileError(PolicyError):
@@ -101,3 +124,7 @@ class RefusedError(PolicyError):
 
 class UsageError(PolicyError):
     """A command-line or API call that is wrong as written (exit status 2)."""
+
+
+class PlatformError(PolicyError):
+    """The platform (os-release) cannot be read: ``[when]`` cannot be judged."""

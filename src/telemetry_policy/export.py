@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from .catalogue import Plan, Target
-from .model import Mode
 from .safefs import Root, UnsafePath
-from .switches import OwnedFile, comment, env, jsonpolicy, wants
+from .switches import SWITCHES, OwnedFile, OwnedKey, jsonpolicy, switch, wants
+from .switches.base import Export
 
-FORMATS = ("env", "sh", "firefox", "chromium", "vscode", "json")
+#: ``--format``: every kind of switch's formats, and json (every program).
+FORMATS = (*(f for s in dict.fromkeys(SWITCHES.values()) for f in s.formats), "json")
 
 
 class Change:
@@ -39,7 +40,7 @@ def row(plan: Plan) -> dict[str, Any]:
     """One target of ``export --format json``: its decision and what it is told."""
     t = plan.target
     level = wants(plan)
-    out: dict[str, Any] = {
+    return {
         "target": t.name,
         "kind": t.kind,
         "app": t.app,
@@ -47,100 +48,59 @@ def row(plan: Plan) -> dict[str, Any]:
         "default": str(plan.default),
         "ceiling": str(plan.ceiling),
         "level": level or None,
+        "writes": switch(t).writes(plan),
+        "reads": t.reads,
+        "local_becomes": t.local,
+        "source": t.source,
     }
-    if t.kind == "env":
-        out["writes"] = {t.variable: t.off} if level else {}
-    elif t.kind == "firefox":
-        out["writes"] = _keys_doc(jsonpolicy.firefox_keys(plan))
-    elif t.kind == "vscode":
-        out["writes"] = _keys_doc(jsonpolicy.vscode_keys(plan))
-    elif t.kind == "chromium":
-        found = jsonpolicy.chromium_file(plan)
-        out["writes"] = {} if found is None else {found.path: json.loads(found.data)}
-    elif t.kind in ("conf", "flag"):
-        out["writes"] = {t.path: t.off or "(the file exists)"} if level else {}
-    elif t.kind == "go":
-        out["writes"] = {}
-    out["reads"] = t.reads
-    out["local_becomes"] = t.local
-    out["source"] = t.source
-    return out
-
-
-def _keys_doc(keys: Sequence[Any]) -> dict[str, Any]:
-    doc: dict[str, Any] = {}
-    jsonpolicy.reconcile(doc, keys, [], "-")
-    return doc
 
 
 def export(
     fmt: str, plans: list[Plan], output: str | None, check: bool
 ) -> tuple[str, list[Change]]:
     """Render ``fmt``; write it to ``output`` if given. Returns (stdout text, changes)."""
-    kind = "env" if fmt in ("env", "sh") else fmt
-    chosen = [p for p in plans if fmt == "json" or p.target.kind == kind]
+    path = None if output is None else os.path.abspath(output)
     if fmt == "json":
-        text = json.dumps({"schema": 1, "targets": [row(p) for p in chosen]}, indent=2) + "\n"
-        return _write_whole(text, output, check)
-    if fmt in ("env", "sh"):
-        found = env.assignments((p, Mode.OFF if wants(p) else Mode.ON) for p in chosen)
-        header = comment().replace("apply`", f"export --format {fmt}`")
-        return _write_whole(header + env.render(found, fmt), output, check)
-    if fmt == "chromium":
-        return _chromium(chosen, output, check)
-    keys = [k for p in chosen for k in (jsonpolicy.firefox_keys(p) if fmt == "firefox"
-                                        else jsonpolicy.vscode_keys(p))]  # fmt: skip
-    if output is None:
-        doc = _keys_doc(keys)
-        return (jsonpolicy.dump(doc or ({"policies": {}} if fmt == "firefox" else {})).decode(), [])
+        text = json.dumps({"schema": 1, "targets": [row(p) for p in plans]}, indent=2) + "\n"
+        files: tuple[OwnedFile, ...] = () if path is None else (OwnedFile(path, text.encode(), ()),)
+        found = Export(text, files)
+    else:
+        kind = next(s for s in SWITCHES.values() if fmt in s.formats)
+        found = kind.export([p for p in plans if p.target.kind in kind.kinds], fmt, path)
+    if path is None:
+        return found.text, []
     r = Root("/")
-    path = os.path.abspath(output)
+    changes: list[Change] = []
+    if found.shared:
+        changes += _merge(r, found.shared, found.keys, check)
+    steps = [(f.path, f.data) for f in found.files] + [(gone, None) for gone in found.remove]
+    for where, data in sorted(steps, key=lambda step: step[0]):
+        if data is not None:
+            changes += _write(r, where, data, check)
+        elif r.lstat(where) is not None:
+            if not check:
+                r.remove(where)
+            changes.append(Change(where, "would-remove" if check else "removed"))
+    return "", changes
+
+
+def _merge(r: Root, path: str, keys: Sequence[OwnedKey], check: bool) -> list[Change]:
+    """Our keys merged into the JSON file at ``path``, the rest of it kept."""
     data = r.read(path)
     doc = {} if data is None else jsonpolicy.load(data, path)
     before = json.dumps(doc, sort_keys=True)
-    jsonpolicy.reconcile(doc, [k._replace(path=path) for k in keys], [], path)
+    jsonpolicy.reconcile(doc, keys, [], path)
     if json.dumps(doc, sort_keys=True) == before:
-        return "", [Change(path, "unchanged")] if data is not None else []
+        return [Change(path, "unchanged")] if data is not None else []
     return _write(r, path, jsonpolicy.dump(doc), check)
 
 
-def _write(r: Root, path: str, data: bytes, check: bool) -> tuple[str, list[Change]]:
+def _write(r: Root, path: str, data: bytes, check: bool) -> list[Change]:
     if r.read(path) == data:
-        return "", [Change(path, "unchanged")]
+        return [Change(path, "unchanged")]
     if not check:
         r.write(path, data)
-    return "", [Change(path, "would-write" if check else "written")]
-
-
-def _write_whole(text: str, output: str | None, check: bool) -> tuple[str, list[Change]]:
-    if output is None:
-        return text, []
-    return _write(Root("/"), os.path.abspath(output), text.encode(), check)
-
-
-def _chromium(chosen: list[Plan], output: str | None, check: bool) -> tuple[str, list[Change]]:
-    """Chromium reads every *.json in policies/managed and policies/recommended:
-    ours is one file, in the one level the policy calls for."""
-    found: OwnedFile | None = None
-    for plan in chosen:
-        if output is not None:
-            plan = plan._replace(target=plan.target._replace(path=os.path.abspath(output)))
-        mine = jsonpolicy.chromium_file(plan)
-        if mine is not None and (found is None or "/managed/" in mine.path):
-            found = mine
-    if output is None:
-        return ("{}\n" if found is None else found.data.decode()), []
-    r = Root("/")
-    changes: list[Change] = []
-    for level in ("managed", "recommended"):
-        path = os.path.join(os.path.abspath(output), level, jsonpolicy.CHROMIUM_FILE)
-        if found is not None and found.path == path:
-            changes += _write(r, path, found.data, check)[1]
-        elif r.lstat(path) is not None:
-            if not check:
-                r.remove(path)
-            changes.append(Change(path, "would-remove" if check else "removed"))
-    return "", changes
+    return [Change(path, "would-write" if check else "written")]
 
 
 __all__ = ["FORMATS", "Change", "Target", "UnsafePath", "export", "row"]

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from .policymodel import Context
+from .context import Context
 
 if TYPE_CHECKING:
-    from .decision import Decision
-    from .model import Choice
+    from .model import Choice, Decision
 
 __all__ = ["PROJECT", "Context", "hookimpl", "hookspec"]
 

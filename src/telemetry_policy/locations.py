@@ -11,30 +11,24 @@ import errno
 import os
 import stat
 
-from .model import Record
-from .ownfiles import kind_of
+from .errors import PolicyFileError
+from .model import Origin, Record
+from .paths import READ_FLAGS, join, kind_of, read_all, trusted_owners, untrusted
+from .policymodel import MAX_SIZE, TOO_LARGE
+from .precedence import DIRECTORIES
 from .snapshot import LINK, LIST, OWNER, READ, TRUST, TYPE
 
-MAX_SIZE = 1024 * 1024
-TOO_LARGE = (
-    f"file is larger than {MAX_SIZE // 1024} KiB; a policy file is a few lines of TOML: "
-    "check what was written there"
-)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .policymodel import Layer, PolicyFile
 
-#: The one statement of precedence: (tier, directory), lowest first.
-DIRECTORIES: tuple[tuple[str, str], ...] = (
-    ("vendor", "usr/lib/telemetry-policy"),
-    ("local", "usr/local/lib/telemetry-policy"),
-    ("runtime", "run/telemetry-policy"),
-    ("admin", "etc/telemetry-policy"),
-)
+__all__ = ["DIRECTORIES", "MAX_SIZE", "Candidate", "chase", "discover", "file_layers"]
+
+
 MAIN = "policy.toml"
 DROPINS = "policy.d"
 _MAX_LINKS = 40
 _DANGLING = "(dangling symlink); remove the link or fix its target"
-_OPEN_FLAGS = (
-    os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
-)
 
 
 # While ``snapshot_build.build`` compiles: every path discovery looks at, and how
@@ -69,10 +63,6 @@ class _Unusable(Exception):
         self.missing = missing  # the path is simply absent (no link dangles)
 
 
-def _join(root: str, path: str) -> str:
-    return os.path.join(root, path.lstrip("/")) if root != "/" else "/" + path.lstrip("/")
-
-
 def chase(root: str, path: str) -> str:
     """Resolve ``path`` (absolute, inside the image) under ``root``.
 
@@ -93,7 +83,7 @@ def chase(root: str, path: str) -> str:
             if done:
                 done.pop()
             continue
-        here = _join(root, "/".join([*done, part]))
+        here = join(root, "/".join([*done, part]))
         _note(here, TYPE)
         try:
             st = os.lstat(here)
@@ -135,38 +125,13 @@ def _chase_link(root: str, target: str) -> str:
         raise
 
 
-def _trusted_owners(root: str) -> frozenset[int]:
-    owners = {0, os.getuid()}
-    if root != "/":
-        _note(root, OWNER)
-        try:
-            owners.add(os.stat(root).st_uid)
-        except OSError:
-            pass
-    return frozenset(owners)
-
-
 _NOT_REGULAR = "not a regular file ({}); only regular files are read: remove or rename it"
 
 
-def _writers(mode: int) -> str:
-    both = mode & 0o022 == 0o022
-    return "group and others" if both else "group" if mode & 0o020 else "others"
-
-
 def _check_trust(what: str, st: os.stat_result, owners: frozenset[int]) -> None:
-    if st.st_uid not in owners:
-        raise _Unusable(
-            "refused",
-            f"{what} is owned by uid {st.st_uid}, not root or you; "
-            "run chown root on it if it is meant to be policy",
-        ) from None
-    if st.st_mode & 0o022:
-        raise _Unusable(
-            "refused",
-            f"{what} is writable by {_writers(st.st_mode)}"
-            f" (mode {stat.S_IMODE(st.st_mode):04o}); run chmod go-w on it",
-        )
+    why = untrusted(what, st, owners)
+    if why:
+        raise _Unusable("refused", why)
 
 
 def _trusted_dir(directory: str, owners: frozenset[int], dirs: dict[str, str]) -> None:
@@ -195,7 +160,7 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
     others may write, a symlink or a mask is another user's word as much as a
     file is, whatever it points to.
     """
-    entry = _join(root, inside)
+    entry = join(root, inside)
     holder = os.path.dirname(entry)
     _trusted_dir(holder, owners, dirs)
     if os.path.basename(holder) == DROPINS:
@@ -211,7 +176,7 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
                 return None
             if not text.startswith("/"):
                 text = os.path.join(os.path.dirname(inside), text)
-            real = _join(root, _chase_link(root, text))
+            real = join(root, _chase_link(root, text))
             _note(real, TYPE)
             st = os.lstat(real)
     except OSError as e:
@@ -221,7 +186,7 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
         raise _Unusable("invalid", _NOT_REGULAR.format(kind))
     _note(real, READ)
     try:
-        fd = os.open(real, _OPEN_FLAGS)
+        fd = os.open(real, READ_FLAGS)
     except OSError as e:
         reason = "changed to a symlink while being read" if e.errno == errno.ELOOP else e.strerror
         raise _Unusable("invalid", f"cannot open: {reason}") from None
@@ -236,12 +201,7 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
             return None
         if st.st_size > MAX_SIZE:
             raise _Unusable("invalid", TOO_LARGE)
-        data = os.read(fd, MAX_SIZE + 1)
-        while len(data) <= MAX_SIZE:  # a short read is rare; finish it
-            more = os.read(fd, MAX_SIZE + 1 - len(data))
-            if not more:
-                break
-            data += more
+        data = read_all(fd, MAX_SIZE)
         if len(data) > MAX_SIZE:
             raise _Unusable("invalid", TOO_LARGE)
         return data or None
@@ -257,9 +217,9 @@ def _directory(root: str, inside: str) -> tuple[str | None, str]:
         real = chase(root, inside)
     except _Unusable as e:
         return None, "" if e.missing else e.reason
-    _note(_join(root, real), TYPE)
-    if not os.path.isdir(_join(root, real)):
-        return None, f"{_join(root, inside)} is not a directory"
+    _note(join(root, real), TYPE)
+    if not os.path.isdir(join(root, real)):
+        return None, f"{join(root, inside)} is not a directory"
     return real, ""
 
 
@@ -291,21 +251,23 @@ def discover(root: str = "/") -> list[Candidate]:
     that ``audit`` can show them. Paths are shown as written (``/etc/...``
     under the root) and read where they resolve inside the image.
     """
-    owners = _trusted_owners(root)
+    if root != "/":
+        _note(root, OWNER)
+    owners = trusted_owners(root)
     dirs: dict[str, str] = {}
     found: list[Candidate] = []
     tiers: list[tuple[str, str, str]] = []  # (tier, nominal, resolved), highest first
     for tier, directory in reversed(DIRECTORIES):
         real, problem = _directory(root, directory)
         if problem:
-            found.append(Candidate(_join(root, directory), "", tier, True, "invalid", problem))
+            found.append(Candidate(join(root, directory), "", tier, True, "invalid", problem))
         elif real is not None:
             tiers.append((tier, directory, real))
     # The main file: only the copy in the highest directory counts.
     winner: Candidate | None = None
     for tier, directory, real in tiers:
-        shown = _join(root, f"{directory}/{MAIN}")
-        if _absent(_join(root, f"{real}/{MAIN}")):
+        shown = join(root, f"{directory}/{MAIN}")
+        if _absent(join(root, f"{real}/{MAIN}")):
             continue
         if winner is None:
             winner = _judge(root, tier, shown, f"{real}/{MAIN}", True, owners, dirs)
@@ -315,15 +277,15 @@ def discover(root: str = "/") -> list[Candidate]:
     # Drop-ins: the highest same-named file wins; then all by name.
     by_name: dict[str, list[Candidate]] = {}
     for tier, directory, real in tiers:
-        shown_dir = _join(root, f"{directory}/{DROPINS}")
+        shown_dir = join(root, f"{directory}/{DROPINS}")
         dropins, problem = _directory(root, f"{real}/{DROPINS}")
         if problem:
             found.append(Candidate(shown_dir, DROPINS, tier, False, "invalid", problem))
         if dropins is None:
             continue
-        _note(_join(root, dropins), LIST)
+        _note(join(root, dropins), LIST)
         try:
-            names = sorted(os.listdir(_join(root, dropins)))
+            names = sorted(os.listdir(join(root, dropins)))
         except OSError as e:
             found.append(
                 Candidate(shown_dir, DROPINS, tier, False, "invalid", f"cannot list: {e.strerror}")
@@ -369,6 +331,51 @@ def search_paths(root: str = "/") -> list[tuple[str, str]]:
     """(tier, path) of every place policy is looked for, lowest precedence first."""
     out = []
     for tier, directory in DIRECTORIES:
-        out.append((tier, _join(root, f"{directory}/{MAIN}")))
-        out.append((tier, _join(root, f"{directory}/{DROPINS}/*.toml")))
+        out.append((tier, join(root, f"{directory}/{MAIN}")))
+        out.append((tier, join(root, f"{directory}/{DROPINS}/*.toml")))
+    return out
+
+
+# --- The candidates as policy layers.
+
+# Parsed files by (path, exact bytes): a process that resolves often (an IDE,
+# a language server) parses each file once. Keyed on the bytes just read, a
+# hit can never be stale.
+_parsed: dict[tuple[str, bytes], PolicyFile | PolicyFileError] = {}
+_PARSED_MAX = 4096
+
+
+def _parse(path: str, data: bytes) -> PolicyFile | PolicyFileError:
+    key = (path, data)
+    found = _parsed.get(key)
+    if found is None:
+        from .policyfile import parse_policy
+
+        try:
+            found = parse_policy(data, path)
+        except PolicyFileError as e:
+            found = e
+        if len(_parsed) >= _PARSED_MAX:
+            _parsed.clear()
+        _parsed[key] = found
+    return found
+
+
+def file_layers(root: str) -> list[Layer]:
+    """Every candidate policy file under ``root`` as a layer with its status."""
+    from .policymodel import Layer
+
+    out = []
+    for c in discover(root):
+        if c.data is None:
+            out.append(
+                Layer(c.name, Origin("file", c.path), c.tier, c.status, c.reason, None, c.main)
+            )
+            continue
+        policy = _parse(c.path, c.data)
+        if isinstance(policy, PolicyFileError):
+            origin = Origin("file", c.path, policy.line)
+            out.append(Layer(c.name, origin, c.tier, "invalid", policy.message, None, c.main))
+        else:
+            out.append(Layer(c.name, Origin("file", c.path), c.tier, "applied", "", policy, c.main))
     return out

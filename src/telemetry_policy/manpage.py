@@ -2,8 +2,8 @@
 
 Packages run ``python3 -m telemetry_policy.manpage OUTPUT`` at build time, so
 the page always says what ``--help`` says: commands and options come from
-:func:`telemetry_policy.cli.build_parser`, FILES, ENVIRONMENT and EXIT STATUS
-from :data:`telemetry_policy.cli.SECTIONS`. Never imported by the command.
+:func:`telemetry_policy.cliparser.build_parser`, FILES, ENVIRONMENT and EXIT STATUS
+from :data:`telemetry_policy.cliparser.SECTIONS`. Never imported by the command.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Sequence
 
 from . import __version__
-from .cli import POLICY_DIRECTORIES, SECTIONS, build_parser
+from .cliparser import POLICY_DIRECTORIES, SECTIONS, build_parser
 
 
 def _text(s: str) -> str:

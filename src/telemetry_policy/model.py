@@ -2,14 +2,14 @@
 
 They derive from ``Record``, not ``@dataclass(frozen=True)``: creating a
 dataclass costs about 1 ms per class and ``typing.NamedTuple`` about 0.5 ms,
-and a telemetry client imports us at every start (DESIGN.md section 9).
+and a telemetry client imports us at every start (docs/authors.md#what-asking-costs-at-start).
 ``Record`` gives each subclass an ``__init__`` for the fields its annotations
 name in about 0.01 ms, and mypy checks it like a frozen dataclass.
 """
 
 # Annotations naming what only type checkers import are strings: a client imports
 # this at every start, and `from __future__ import annotations` would import one
-# module more (DESIGN.md section 9).
+# module more (docs/authors.md#what-asking-costs-at-start).
 
 TYPE_CHECKING = False  # typing costs a client 3 ms at start: only mypy reads these
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import dataclass_transform
 
-    from .policymodel import Layer, Trace
+    from .policymodel import Layer
 
     R = TypeVar("R", bound="Record")
 else:
@@ -28,12 +28,14 @@ else:
         return lambda cls: cls
 
 
-class PolicyError(Exception):
-    """Base of every error telemetry-policy raises or reports (the rest are in
-    ``errors``)."""
+from .errors import PolicyError, one_line  # noqa: E402 - after the typing-only names
 
+__all__ = [
+    "MODES", "PRESETS", "Choice", "Decision", "Mode", "Origin", "Platform", "PluginInfo",
+    "PolicyError", "Record", "Trace", "is_app_name", "upload_window",
+]  # fmt: skip
 
-# --- Modes and presets (DESIGN.md section 2).
+# --- Modes and presets (docs/format.md#modes-and-presets).
 
 
 class _Modes(type):
@@ -58,7 +60,7 @@ class Mode(int, metaclass=_Modes):
 
     Three constants that behave as an ``IntEnum``'s members do (``Mode(2) is
     Mode.ON``, ``.name``, ``.value``, iteration), without importing ``enum``:
-    a telemetry client imports this at every start (DESIGN.md section 9).
+    a telemetry client imports this at every start (docs/authors.md#what-asking-costs-at-start).
     """
 
     OFF: "Mode"
@@ -111,7 +113,7 @@ _ALL: "tuple[Mode, ...]" = tuple(int.__new__(Mode, i) for i in range(3))
 Mode.OFF, Mode.LOCAL, Mode.ON = _ALL
 MODES: "dict[str, Mode]" = {str(m): m for m in _ALL}
 
-#: preset name -> (default, ceiling); DESIGN.md section 2.
+#: preset name -> (default, ceiling); docs/format.md#modes-and-presets.
 PRESETS: "dict[str, tuple[Mode, Mode]]" = {
     "forced-off": (Mode.OFF, Mode.OFF),
     "local-only": (Mode.LOCAL, Mode.LOCAL),
@@ -245,26 +247,22 @@ def is_app_name(name: object) -> bool:
     )
 
 
-# --- The rest of the model, in ``policymodel``: loaded when first used (a
-# client told its answer from the snapshot never needs them).
-
-_ELSEWHERE = ("Condition", "Context", "Layer", "PolicyFile", "STATUSES", "Setting", "Trace")
-
-
-def __getattr__(name: str) -> "Any":
-    if name in _ELSEWHERE:
-        from . import policymodel
-
-        return getattr(policymodel, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # --- The answer.
 
 JSON_SCHEMA = 1
 DEFAULT_UPLOAD_DELAY_DAYS = 7
-_EXPLAINED = ("trace", "layers", "platform")
+_EXPLAINED = ("layers", "platform")
 BUILT_IN = Origin("built-in", "built-in default")
+
+
+class Trace(Record):
+    """How one value of a decision was arrived at."""
+
+    key: str
+    value: "Value"
+    origin: Origin
+    overrode: "tuple[tuple[Value, Origin], ...]" = ()
+    note: str = ""
 
 
 class PluginInfo(Record):
@@ -297,12 +295,10 @@ class Decision(Record):
     plugins: "tuple[PluginInfo, ...]" = ()
 
     def __getattr__(self, name: str) -> "Any":
-        # A decision made from the snapshot (``snapshot.resolve``) has its explanation
-        # (trace, layers, platform) worked out when first read.
+        # A decision answered from the snapshot reads the layers and platform that
+        # explain it only when first asked: ``_explain`` returns them.
         if name in _EXPLAINED and "_explain" in self.__dict__:
-            from .snapshot_build import explain
-
-            explain(self)
+            self.__dict__.update(self.__dict__.pop("_explain")())
             return self.__dict__[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
@@ -321,15 +317,50 @@ class Decision(Record):
 
     def explain(self) -> str:
         """A few lines a person reads: the decision and where each value came from."""
-        from .decision import explanation
-
-        return explanation(self)
+        name = self.app or "(all apps)"
+        lines = [f"{name}: mode {self.mode}" + ("" if self.may_collect else " (collect nothing)")]
+        for t in self.trace:
+            line = f"  {t.key} = {t.value}  from {t.origin}"
+            if t.overrode:
+                line += "  (overrode " + ", ".join(f"{v} from {o}" for v, o in t.overrode) + ")"
+            if t.note:
+                line += f"  [{t.note}]"
+            lines.append(line)
+        if self.mode is Mode.ON:
+            when = self.upload_from
+            lines.append(
+                f"  may upload: {'yes' if self.may_upload else 'not yet'}"
+                + (f" (from {when:%Y-%m-%d %H:%M %Z})" if when and not self.may_upload else "")
+            )
+        if self.locked:
+            lines.append("  locked: the system ceiling is off; no user choice can enable telemetry")
+        lines.extend(f"  error: {e}" for e in self.errors)
+        return "\n".join(one_line(line) for line in lines)
 
     def as_dict(self) -> "dict[str, Any]":
         """The stable JSON form (``schema`` 1) of ``resolve --json``."""
-        from .decision import as_json
+        choice = self.choice
+        return {
+            "schema": JSON_SCHEMA,
+            "app": self.app,
+            "mode": str(self.mode),
+            "default": str(self.default),
+            "ceiling": str(self.ceiling),
+            "upload_delay_days": self.upload_delay_days,
+            "may_collect": self.may_collect,
+            "may_upload": self.may_upload,
+            "locked": self.locked,
+            "choice": None
+            if choice is None
+            else {"mode": str(choice.mode), "origin": str(choice.origin)},
+            "on_since": _iso(self.on_since),
+            "upload_from": _iso(self.upload_from),
+            "errors": list(self.errors),
+        }
 
-        return as_json(self)
+
+def _iso(when: "datetime | None") -> "str | None":
+    return None if when is None else when.isoformat()
 
 
 def _plus_days(when: "datetime", days: int) -> "datetime | None":

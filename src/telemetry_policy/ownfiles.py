@@ -14,23 +14,18 @@ it imports nothing beyond ``os`` and ``stat``.
 
 # Annotations naming what only type checkers import are strings: a client imports
 # this at every start, and `from __future__ import annotations` would import one
-# module more (DESIGN.md section 9).
+# module more (docs/authors.md#what-asking-costs-at-start).
 
 import errno
 import os
 import stat
 
-from .model import PolicyError
+from .errors import PolicyError
+from .paths import DIR_FLAGS, READ_FLAGS, kind_of, read_all
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ_FLAGS = (
-    os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
-)
+__all__ = ["MAX_READ", "Failed", "NotOwned", "UnsafePath", "read_own", "user_directory"]
+
 MAX_READ = 1024 * 1024
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    pass
 
 
 class UnsafePath(PolicyError):
@@ -40,34 +35,6 @@ class UnsafePath(PolicyError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}" + (f"; {hint}" if hint else ""))
-
-
-def kind_of(mode: int) -> str:
-    """What a file is, in words: '' for a regular file."""
-    if stat.S_ISREG(mode):
-        return ""
-    for test, name in (
-        (stat.S_ISLNK, "a symlink"),
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    ):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-def _read_all(fd: int, limit: int) -> bytes:
-    """Up to ``limit + 1`` bytes of ``fd`` (one more than allowed tells it is too large)."""
-    data = b""
-    while len(data) <= limit:
-        chunk = os.read(fd, limit + 1 - len(data))
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 class _Opened:
@@ -124,7 +91,7 @@ def _walk_user(path: str, create: bool, mode: int) -> int | None:
         while parts:
             part = parts.pop(0)
             if part == "..":
-                parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
+                parent = os.open("..", DIR_FLAGS, dir_fd=fd)
                 os.close(fd)
                 fd = parent
                 if done:
@@ -165,7 +132,7 @@ def _walk_user(path: str, create: bool, mode: int) -> int | None:
             if not stat.S_ISDIR(st.st_mode):
                 kind = kind_of(st.st_mode) or "a regular file"
                 raise UnsafePath(where, f"is {kind}, not a directory", "move it away")
-            nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            nfd = os.open(part, DIR_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = nfd
             done.append(part)
@@ -203,7 +170,7 @@ def _read_own(directory: str, name: str, path: str, limit: int) -> bytes | None:
         if dfd is None:
             return None
         try:
-            fd = os.open(name, _READ_FLAGS, dir_fd=dfd)
+            fd = os.open(name, READ_FLAGS, dir_fd=dfd)
         except FileNotFoundError:
             return None
         except OSError as e:
@@ -218,15 +185,9 @@ def _read_own(directory: str, name: str, path: str, limit: int) -> bytes | None:
                 raise UnsafePath(path, f"is {kind_of(st.st_mode)}, not a regular file")
             if st.st_uid != os.geteuid():
                 raise _foreign(path, st.st_uid, os.geteuid())
-            data = _read_all(fd, limit)
+            data = read_all(fd, limit)
         finally:
             os.close(fd)
     if len(data) > limit:
         raise UnsafePath(path, f"larger than {limit // 1024} KiB")
     return data
-
-
-# Where they are (XDG base directories): defined with the hot path, kept here too.
-from .snapshot import _home, state_path, store_path, xdg_dir  # noqa: E402
-
-__all__ = ["_home", "read_own", "state_path", "store_path", "user_directory", "xdg_dir"]

@@ -1,4 +1,5 @@
-"""The platform a policy is judged on, and ``[when]`` conditions.
+"""The platform a policy is judged on: the root's os-release (``[when]``
+conditions themselves are judged in ``conditions``).
 
 The root's own os-release is read only when a file has ``[when]``, as the
 os-release specification says (``/etc/os-release``, else
@@ -11,29 +12,12 @@ is an error, and every file with ``[when]`` then fails closed. ``ID``,
 
 from __future__ import annotations
 
-import operator
 import os
-import re
-from collections.abc import Callable
 
-from .errors import PolicyError
+from .errors import PlatformError
 from .model import Platform
-from .policyfile import VERSION_EXPR
-from .policymodel import Condition
 
-_OPS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-
-class PlatformError(PolicyError):
-    """The platform cannot be read: ``[when]`` cannot be judged."""
-
+__all__ = ["PlatformError", "detect", "parse_os_release"]
 
 _NORMALIZED = {"ol": "oracle", "opensuse-leap": "opensuse"}  # as distro normalizes IDs
 _OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
@@ -44,21 +28,21 @@ def _read_os_release(root: str) -> tuple[str, str]:
     import errno
     import stat
 
-    from .locations import _join, _note, _Unusable, chase
-    from .ownfiles import kind_of
+    from .locations import _note, _Unusable, chase
+    from .paths import READ_FLAGS, join, kind_of
     from .snapshot import READ
 
     for candidate in _OS_RELEASE:
-        shown = _join(root, candidate)
+        shown = join(root, candidate)
         try:
-            real = _join(root, chase(root, candidate))
+            real = join(root, chase(root, candidate))
         except _Unusable as e:
             if e.missing:
                 continue
             raise PlatformError(f"{shown}: {e.reason}") from None
         _note(real, READ)
         try:
-            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+            fd = os.open(real, READ_FLAGS)
         except OSError as e:
             if e.errno == errno.ENOENT:
                 continue
@@ -106,51 +90,3 @@ def detect(root: str = "/") -> Platform:
         values.get("VERSION_ID", ""),
         tuple(values.get("ID_LIKE", "").lower().split()),
     )
-
-
-def _numeric(version: str) -> tuple[int, ...] | None:
-    parts = version.strip().split(".")
-    if not version.strip() or not all(p.isdigit() for p in parts):
-        return None
-    return tuple(int(p) for p in parts)
-
-
-def compare_versions(expr: str, version: str) -> bool | None:
-    """``compare_versions(">=12", "12.4")`` -> True; None when ``version``
-    is not a dotted number (the condition is then false)."""
-    m = re.fullmatch(VERSION_EXPR, expr)
-    have = _numeric(version)
-    if m is None or have is None:
-        return None
-    want = tuple(int(p) for p in m.group(2).split("."))
-    # compare component by component, padding with zeros (12 == 12.0)
-    width = max(len(want), len(have))
-    want += (0,) * (width - len(want))
-    have += (0,) * (width - len(have))
-    return _OPS[m.group(1) or "=="](have, want)
-
-
-def holds(when: Condition, platform: Platform) -> tuple[bool, str]:
-    """Whether a ``[when]`` table holds, and if not, why not (for audit)."""
-    if when.distro is not None:
-        names = {platform.id, *platform.like}
-        if not names.intersection(when.distro):
-            have = platform.id or "unknown"
-            like = f" (like {' '.join(platform.like)})" if platform.like else ""
-            return (
-                False,
-                f"[when] distro = {list(when.distro)} does not match {have}{like}",
-            )
-    if when.distro_version is not None:
-        result = compare_versions(when.distro_version, platform.version)
-        if result is None:
-            return False, (
-                f"[when] distro_version {when.distro_version!r}: "
-                f"this system's version {platform.version!r} is not numeric"
-            )
-        if not result:
-            return False, (
-                f"[when] distro_version {when.distro_version!r} does not match "
-                f"version {platform.version}"
-            )
-    return True, ""

@@ -1,10 +1,11 @@
 """The plugin manager, with the built-in sources registered as plugins, and a
 typed hook caller.
 
-Used when an installed plugin is loaded (``sources.DirectHooks`` serves the
-rest). Each hook implementation is called on its own, so one plugin that
-raises or returns garbage is named in the error, does not stop the others,
-and makes the resolution fail closed.
+Used when an installed plugin is loaded (``sources.Builtins`` serves the
+rest). pluggy calls the hooks, in its order and with ``firstresult`` for the
+user's choice; every implementation is guarded before it is called, so one
+plugin that raises or returns garbage is named in the error, does not stop
+the others, and makes the resolution fail closed.
 """
 
 from __future__ import annotations
@@ -12,23 +13,25 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from typing import Any
 
 import pluggy
 
 from . import hookspecs
-from .decision import Decision, PluginInfo
+from .context import Context
 from .entrypoints import EntryPoint, search_path
 from .errors import PluginError, PolicyFileError, describe, safe_repr
-from .hookspecs import PROJECT, Context, hookimpl
-from .model import Choice, Mode, Origin, Record
+from .hookspecs import PROJECT, hookimpl
+from .model import Choice, Decision, Mode, Origin, PluginInfo, Record
 from .policyfile import PLUGIN_NAME, check_document
 from .policymodel import Layer
-from .sources import BUILTIN_NAMES, BUILTINS, PluginState, plugin_infos
+from .precedence import USER_CHOICES
+from .sources import BUILTIN_NAMES, BUILTINS, CHOICE_SLOT, PluginState, plugin_infos
 
 __all__ = [
     "BUILTINS",
+    "Answer",
     "Builtin",
     "Hooks",
     "Loaded",
@@ -57,11 +60,56 @@ class Builtin:
         return ["hook"]
 
 
+class Answer(Record):
+    """A hook implementation's result, with the plugin that gave it."""
+
+    plugin: str
+    value: Any
+
+
+def _guarded(plugin: str, hook: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` as one plugin's implementation of ``hook``: whatever it raises
+    (BaseException included) becomes a PluginError naming it, and what it returns
+    is an Answer saying whose it is (None stays None: firstresult goes on)."""
+
+    def guarded(*args: Any) -> Any:
+        try:
+            result = function(*args)
+        except BaseException as e:  # a plugin's failure must never escape, whatever it is
+            return PluginError(plugin, hook, f"raised {describe(e)}")
+        return None if result is None else Answer(plugin, result)
+
+    return guarded
+
+
+def _guard(caller: Any) -> None:
+    """Guard every implementation of the hook ``caller`` calls (once each):
+    pluggy then calls the guarded function, in its order, with its firstresult."""
+    for impl in caller.get_hookimpls():
+        if getattr(impl.function, "__wrapped__", None) is None:
+            guarded = _guarded(impl.plugin_name, caller.name, impl.function)
+            guarded.__wrapped__ = impl.function  # type: ignore[attr-defined]
+            impl.function = guarded
+
+
+def _order(name: str) -> dict[str, bool]:
+    """pluggy's ordering of a built-in user-choice source, from its slot in
+    ``precedence.USER_CHOICES``: before the app-native stores (installed
+    plugins' among them) tryfirst, after them trylast."""
+    slot = CHOICE_SLOT.get(name)
+    if slot is None or slot == "app-native":
+        return {}
+    native = USER_CHOICES.index("app-native")
+    return {"tryfirst": True} if USER_CHOICES.index(slot) < native else {"trylast": True}
+
+
 def make_manager() -> pluggy.PluginManager:
     """A plugin manager with the hookspecs and the built-in sources registered."""
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
-    for name, function, spec, order in BUILTINS:
+    # pluggy calls the last registered first (within tryfirst, plain, trylast)
+    for name, function, spec in reversed(BUILTINS):
+        order = _order(name)
         marked = hookimpl(
             specname=spec,
             tryfirst=order.get("tryfirst", False),
@@ -83,48 +131,49 @@ def default_manager() -> pluggy.PluginManager:
 
 
 class Hooks:
-    """Typed, fault-isolating calls of the hooks of one plugin manager."""
+    """Typed calls of the hooks of one plugin manager, each implementation guarded."""
 
     def __init__(self, pm: pluggy.PluginManager, skip: Set[str] = frozenset()) -> None:
         self.pm = pm
-        self.builtin = BUILTIN_NAMES
         self.skip = skip  # plugins blocked for this resolution: never called
 
-    def _call(
-        self, hook: str, only: Callable[[str], bool] | None = None, **kwargs: Any
-    ) -> Iterable[tuple[str, Any]]:
-        """Yield (plugin name, result or PluginError) per implementation, in call order."""
-        caller = getattr(self.pm.hook, hook)
-        for impl in reversed(caller.get_hookimpls()):  # pluggy calls from the end
-            if impl.plugin_name in self.skip or (only and not only(impl.plugin_name)):
-                continue
-            try:
-                result = impl.function(*[kwargs[a] for a in impl.argnames])
-            except BaseException as e:  # a plugin's failure must never escape, whatever it is
-                result = PluginError(impl.plugin_name, hook, f"raised {describe(e)}")
-            yield impl.plugin_name, result
+    def caller(self, hook: str, builtin: bool | None = None) -> Any:
+        """The hook caller for ``hook``, every implementation guarded, without the
+        skipped plugins (and with only the built-in ones, or only the others,
+        when ``builtin`` says so)."""
+        _guard(getattr(self.pm.hook, hook))
+        leave = set(self.skip)
+        if builtin is not None:
+            leave |= {n for n, _ in self.pm.list_name_plugin() if (n in BUILTIN_NAMES) != builtin}
+        plugins = [p for n, p in self.pm.list_name_plugin() if n in leave]
+        if not plugins:
+            return getattr(self.pm.hook, hook)
+        return self.pm.subset_hook_caller(hook, plugins)
 
     def layers(
         self, context: Context, external: bool | None = None
     ) -> tuple[list[Layer], list[str]]:
         """Layers from every plugin, or only the built-in (external=False) or other ones."""
-        only = None if external is None else (lambda name: (name in self.builtin) != external)
+        builtin = None if external is None else not external
+        return self._layers(self.caller("telemetry_policy_layers", builtin)(context=context))
+
+    def _layers(self, results: list[Any]) -> tuple[list[Layer], list[str]]:
         layers: list[Layer] = []
         errors: list[str] = []
-        for plugin, result in self._call("telemetry_policy_layers", only, context=context):
+        for result in results:  # in the order pluggy called them
             try:
-                layers.extend(self._layers(plugin, result))
+                if isinstance(result, PluginError):
+                    raise result
+                layers.extend(self._layer_list(result.plugin, result.value))
             except PluginError as e:
                 errors.append(str(e))
             except BaseException as e:  # a hostile object: its methods are the plugin's code
-                errors.append(str(PluginError(plugin, "telemetry_policy_layers", describe(e))))
+                errors.append(
+                    str(PluginError(result.plugin, "telemetry_policy_layers", describe(e)))
+                )
         return layers, errors
 
-    def _layers(self, plugin: str, result: object) -> list[Layer]:
-        if isinstance(result, PluginError):
-            raise result
-        if result is None:
-            return []
+    def _layer_list(self, plugin: str, result: object) -> list[Layer]:
         if not isinstance(result, (list, tuple)):
             raise PluginError(
                 plugin,
@@ -133,7 +182,7 @@ class Hooks:
             )
         out = []
         for item in result:
-            if plugin in self.builtin and isinstance(item, Layer):
+            if plugin in BUILTIN_NAMES and isinstance(item, Layer):
                 out.append(item)
                 continue
             # External plugins describe settings; the origin is ours to set,
@@ -167,18 +216,18 @@ class Hooks:
         return out
 
     def user_choice(self, app: str | None, context: Context) -> tuple[Choice | None, list[str]]:
+        """Step 4: the first source with a choice (a firstresult hook)."""
         hook = "telemetry_policy_user_choice"
-        for plugin, result in self._call(hook, app=app, context=context):
-            if result is None:
-                continue
-            if isinstance(result, PluginError):
-                return None, [str(result)]
-            try:
-                return self._choice(plugin, result), []
-            except BaseException as e:
-                why = describe(e) if not isinstance(e, PluginError) else e.reason
-                return None, [str(PluginError(plugin, hook, why))]
-        return None, []
+        result = self.caller(hook)(app=app, context=context)
+        if result is None:
+            return None, []
+        if isinstance(result, PluginError):
+            return None, [str(result)]
+        try:
+            return self._choice(result.plugin, result.value), []
+        except BaseException as e:
+            why = describe(e) if not isinstance(e, PluginError) else e.reason
+            return None, [str(PluginError(result.plugin, hook, why))]
 
     def _choice(self, plugin: str, result: object) -> Choice:
         """A plugin's Choice, checked field by field (it may be any object at all)."""
@@ -193,7 +242,7 @@ class Hooks:
             or not isinstance(result.error, str)
         ):
             raise PluginError(plugin, "", f"returned {safe_repr(result)}, not a Choice")
-        if plugin in self.builtin:
+        if plugin in BUILTIN_NAMES:
             return result
         since = result.since if result.since is None or result.since.tzinfo else None
         return Choice(
@@ -206,25 +255,24 @@ class Hooks:
     def caps(self, app: str | None, context: Context) -> tuple[list[Choice], list[str]]:
         caps, errors = [], []
         hook = "telemetry_policy_caps"
-        for plugin, result in self._call(hook, app=app, context=context):
-            if result is None:
-                continue
+        for result in self.caller(hook)(app=app, context=context):
             if isinstance(result, PluginError):
                 errors.append(str(result))
                 continue
             try:
-                caps.append(self._choice(plugin, result))
+                caps.append(self._choice(result.plugin, result.value))
             except BaseException as e:
                 why = describe(e) if not isinstance(e, PluginError) else e.reason
-                errors.append(str(PluginError(plugin, hook, why)))
+                errors.append(str(PluginError(result.plugin, hook, why)))
         return caps, errors
 
     def decided(self, decision: Decision) -> list[str]:
-        return [
-            str(r)
-            for _, r in self._call("telemetry_policy_decided", decision=decision)
-            if isinstance(r, PluginError)
-        ]
+        results = self.caller("telemetry_policy_decided")(decision=decision)
+        return [str(r) for r in results if isinstance(r, PluginError)]
+
+    def targets(self) -> list[Answer | PluginError]:
+        """Every plugin's ``export_targets``, in call order."""
+        return list(self.caller("telemetry_policy_export_targets")())
 
     def infos(self, state: PluginState) -> list[PluginInfo]:
         """Every plugin, built-in or installed, and what became of it (for audit)."""
@@ -234,9 +282,10 @@ class Hooks:
             callers = self.pm.get_hookcallers(plugin) if plugin is not None else None
             return tuple(sorted(h.name for h in callers or ()))
 
-        builtin = [
-            (name, hooks_of(name)) for name, _ in self.pm.list_name_plugin() if name in self.builtin
-        ]
+        order = [name for name, *_ in BUILTINS]
+        names = [n for n, _ in self.pm.list_name_plugin() if n in BUILTIN_NAMES]
+        names.sort(key=lambda n: order.index(n) if n in order else len(order))
+        builtin = [(name, hooks_of(name)) for name in names]
         return plugin_infos(builtin, state, hooks_of)
 
 
@@ -316,13 +365,13 @@ def trust_of(name: str) -> str:
     return loaded.error or loaded.untrusted_code
 
 
-def load_into(pm: Any, entries: list[EntryPoint], blocked: Set[str]) -> dict[str, Loaded]:
+def load_into(hooks: Hooks, entries: list[EntryPoint], blocked: Set[str]) -> dict[str, Loaded]:
     """Register the plugins of ``entries`` not ``blocked`` (never imported) with
-    ``pm``; what became of each of those (a blocked one has no say)."""
+    ``hooks``; what became of each of those (a blocked one has no say)."""
     for entry in entries:
         if entry.name in blocked or entry.name in _loaded:
             continue
-        if pm.get_plugin(entry.name) is not None:  # a built-in's name
+        if hooks.pm.get_plugin(entry.name) is not None:  # a built-in's name
             _loaded[entry.name] = Loaded(
                 entry,
                 f"the name {entry.name!r} is taken by a built-in source; rename the entry point",
@@ -332,7 +381,7 @@ def load_into(pm: Any, entries: list[EntryPoint], blocked: Set[str]) -> dict[str
         try:
             why = code_trust(module)  # judged before the module's own code runs
             plugin = load(entry)
-            pm.register(plugin, name=entry.name)
+            hooks.pm.register(plugin, name=entry.name)
             _loaded[entry.name] = Loaded(entry, "", why)
         except BaseException as e:  # an import that fails is the plugin's failure, not ours
             _loaded[entry.name] = Loaded(entry, f"cannot load {entry.value}: {describe(e)}")

@@ -11,15 +11,15 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import PolicyFileError
+from .conditions import VERSION_EXPR
+from .errors import PolicyFileError, show_value
 from .model import MODES, PRESETS, Mode, Origin
-from .policymodel import Condition, PolicyFile, Setting
+from .policymodel import MAX_SIZE, TOO_LARGE, Condition, PolicyFile, Setting
 
 SCHEMA = 1
 APP_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # Patterns only some files need: re compiles (and caches) them on first use.
 PLUGIN_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
-VERSION_EXPR = r"\s*(==|!=|<=|>=|<|>)?\s*([0-9]+(?:\.[0-9]+)*)\s*"
 
 _TOP_KEYS = ("schema", "policy", "app", "when", "plugins")
 _TABLE_KEYS = ("preset", "default", "ceiling", "upload_delay_days")
@@ -265,8 +265,6 @@ def parse_policy(data: bytes, source: str) -> PolicyFile:
     >>> parse_policy(b'[policy]\\npreset = "opt-in"\\n', "demo.toml").policy[1].value
     <Mode.ON: 2>
     """
-    from .locations import MAX_SIZE, TOO_LARGE  # tomllib only where a file is parsed
-
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
@@ -314,23 +312,6 @@ def _name(path: KeyPath) -> str:
         return f"[{path[0]}]" if path[0] in _TOP_KEYS else repr(path[0])
     head = ".".join(path[:-1])
     return f"[{head}] {path[-1]}" if path[0] != "app" or len(path) > 2 else f"[{'.'.join(path)}]"
-
-
-def show_value(value: object, limit: int = 60) -> str:
-    """A value as TOML writes it (strings quoted as Python does), cut to ``limit``."""
-    import datetime as dt
-
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, (dt.date, dt.time)):
-        text = value.isoformat()
-    elif isinstance(value, list):
-        text = "[" + ", ".join(show_value(v, limit) for v in value) + "]"
-    elif isinstance(value, dict):
-        text = "{" + ", ".join(f"{k} = {show_value(v, limit)}" for k, v in value.items()) + "}"
-    else:
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _kind(value: object) -> str:

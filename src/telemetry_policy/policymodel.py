@@ -1,18 +1,21 @@
-"""Policy files and layers as values, the trace of a decision, and the
-context of a resolution: the model the full resolver works with (``model``
-holds what a client's answer needs)."""
+"""Policy files and layers as values: what the full resolution reads and
+explains (``model`` holds what a client's answer needs)."""
 
 from __future__ import annotations
 
-from .model import Origin, Platform, Record
+from .model import Origin, Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from datetime import datetime
-    from typing import Any
-
     from .model import Value
+
+
+#: A policy file over this size is invalid (docs/format.md#where-policy-lives).
+MAX_SIZE = 1024 * 1024
+TOO_LARGE = (
+    f"file is larger than {MAX_SIZE // 1024} KiB; a policy file is a few lines of TOML: "
+    "check what was written there"
+)
 
 
 class Setting(Record):
@@ -81,45 +84,3 @@ class Layer(Record):
     @property
     def failed(self) -> bool:
         return self.status in ("invalid", "refused")
-
-
-class Trace(Record):
-    """How one value of a decision was arrived at."""
-
-    key: str
-    value: Value
-    origin: Origin
-    overrode: tuple[tuple[Value, Origin], ...] = ()
-    note: str = ""
-
-
-class Context:
-    """The edges of one resolution: root prefix, environment and clock.
-
-    ``platform()`` reads the root's os-release the first time it is asked,
-    so resolutions without ``[when]`` never read os-release. Raises
-    PlatformError when it cannot be read. ``now`` is the time the resolution
-    was asked for (read from the clock the first time it is needed).
-    """
-
-    def __init__(self, root: str, environ: Mapping[str, str], now: datetime | None) -> None:
-        self.root = root
-        self.environ = environ
-        self._now = now
-        self.cache: dict[str, Any] = {}  # per-resolution memo for plugins
-        self._platform: Platform | None = None
-
-    @property
-    def now(self) -> datetime:
-        if self._now is None:
-            from .clock import current_time
-
-            self._now = current_time()
-        return self._now
-
-    def platform(self) -> Platform:
-        if self._platform is None:
-            from .platform import detect
-
-            self._platform = detect(self.root)
-        return self._platform

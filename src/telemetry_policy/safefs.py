@@ -17,19 +17,16 @@ import os
 import stat
 
 from .ownfiles import (
-    _DIR_FLAGS,
-    _READ_FLAGS,
     MAX_READ,
     Failed,
     NotOwned,
     UnsafePath,
     _Opened,
-    _read_all,
     _verb,
-    kind_of,
     read_own,
     user_directory,
 )
+from .paths import DIR_FLAGS, READ_FLAGS, join, kind_of, read_all
 
 __all__ = [
     "MAX_READ",
@@ -40,7 +37,6 @@ __all__ = [
     "kind_of",
     "read_own",
     "replace_in",
-    "shown",
     "user_directory",
     "write_own",
 ]
@@ -104,11 +100,6 @@ def _write_own(path: str, data: bytes, mode: int, dir_mode: int) -> None:
         replace_in(dfd, name, data, mode, path, None)
 
 
-def shown(root: str, path: str) -> str:
-    """``path`` (inside the image) as a person finds it on this machine."""
-    return path if root == "/" else os.path.join(root, path.lstrip("/"))
-
-
 class Root:
     """The root prefix apply writes under, and safe operations on paths inside it."""
 
@@ -117,7 +108,8 @@ class Root:
         self.created: list[str] = []  # directories made by write(), inside the image
 
     def shown(self, path: str) -> str:
-        return shown(self.root, path)
+        """``path`` (inside the image) as a person finds it on this machine."""
+        return join(self.root, path)
 
     def directory(self, path: str, create: bool = False) -> _Opened:
         """An fd for the directory ``path`` (inside the image), walked without
@@ -137,7 +129,7 @@ class Root:
             for i, part in enumerate(parts):
                 where = "/" + "/".join(parts[: i + 1])
                 try:
-                    nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                    nfd = os.open(part, DIR_FLAGS, dir_fd=fd)
                 except FileNotFoundError:
                     if not create:
                         os.close(fd)
@@ -160,7 +152,7 @@ class Root:
         except OSError as e:
             raise UnsafePath(self.shown(where), f"cannot create: {e.strerror}") from None
         try:
-            nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            nfd = os.open(part, DIR_FLAGS, dir_fd=fd)
             os.fchmod(nfd, 0o755)
         except OSError as e:
             raise self._not_a_directory(fd, part, where, e) from None
@@ -229,12 +221,12 @@ class Root:
                 raise UnsafePath(self.shown(path), f"cannot read: {e.strerror}") from None
             self._regular(path, st)
             try:
-                fd = os.open(name, _READ_FLAGS, dir_fd=dfd)
+                fd = os.open(name, READ_FLAGS, dir_fd=dfd)
             except OSError as e:
                 raise UnsafePath(self.shown(path), f"cannot read: {e.strerror}") from None
             try:
                 self._regular(path, os.fstat(fd))  # what was opened is what is judged
-                data = _read_all(fd, limit)
+                data = read_all(fd, limit)
             except OSError as e:
                 raise UnsafePath(self.shown(path), f"cannot read: {e.strerror}") from None
             finally:

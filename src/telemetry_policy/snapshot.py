@@ -1,7 +1,7 @@
 """The snapshot ``apply`` compiles, and ``resolve()`` answering from it.
 
 A telemetry client calls ``resolve()`` at every start, so asking must cost
-it next to nothing (DESIGN.md section 9). Finding, judging and parsing every
+it next to nothing (docs/authors.md#what-asking-costs-at-start). Finding, judging and parsing every
 policy file (and importing ``tomllib`` to do it) costs more than the rest of
 the decision, so ``apply`` writes ``/var/cache/telemetry-policy/policy.snapshot``
 (``snapshot_build``): the policy layers it found under the root, what they
@@ -11,14 +11,13 @@ owner, size, modification and change times). A client uses it only if every
 one of those is still exactly as it was: one ``stat`` each (and an ``access``
 for each file read), no file opened.
 
-With a usable snapshot and no plugin installed, ``resolve()`` works the answer
-out here from the snapshot's values for the app, the environment and the
-user's store, importing none of pluggy, tomllib, inspect, typing, re, enum or
-the resolver. Everything else (a plugin, a root that cannot be used, ``go``'s
-own mode file, anything that raises) goes to ``api.evaluate``, the full
-resolution, which gives the same answer (property-tested: tests/test_snapshot.py).
-A decision's explanation (``trace``, ``layers``, ``platform``) is worked out
-by the full resolver when first read, from the same snapshot and inputs.
+This module only reads it: with a usable snapshot and no plugin installed,
+``api.resolve()`` takes from it what step 2 of the resolution left for the app
+(the values with their origins, compiled by ``precedence.LayerIndex``) and
+gives them to ``precedence.finish`` with the user's choice: the same function
+the full resolution ends in, with other inputs (property-tested:
+tests/test_snapshot.py). A decision's layers and platform are decoded from it
+when first read. ``snapshot_build`` compiles it.
 
 A snapshot can only cost time, never change the answer:
 
@@ -49,34 +48,23 @@ this library; a client in another language asks ``telemetry-policy resolve
 
 # Annotations naming what only type checkers import are strings: a client imports
 # this at every start, and `from __future__ import annotations` would import one
-# module more (DESIGN.md section 9).
+# module more (docs/authors.md#what-asking-costs-at-start).
 
 import marshal
 import os
 import stat
 
-from .model import (
-    DEFAULT_UPLOAD_DELAY_DAYS,
-    MODES,
-    Choice,
-    Decision,
-    Mode,
-    Origin,
-    PolicyError,
-    is_app_name,
-    upload_window,
-)
+from .paths import READ_FLAGS, join, read_all, trusted_owners, untrusted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from datetime import datetime
     from typing import Any
 
-    from .userstore import Store
+    from .model import Platform
+    from .policymodel import Layer, Setting
 
 PATH = "/var/cache/telemetry-policy/policy.snapshot"
-FORMAT = ("telemetry-policy snapshot", 3)
+FORMAT = ("telemetry-policy snapshot", 4)
 _MAX = 64 * 1024 * 1024
 _MODE_KEYS = ("default", "ceiling")
 _KEYS = (*_MODE_KEYS, "upload_delay_days")
@@ -88,10 +76,6 @@ LINK = "l"  # all of it, not followed: a symlink that was followed
 READ = "r"  # all of it, not followed: a file that was read
 LIST = "d"  # all of it: a directory that was listed
 _FULL = (LINK, READ, LIST)
-
-
-def _join(root: str, path: str) -> str:
-    return path if root == "/" else os.path.join(root, path.lstrip("/"))
 
 
 def fingerprint(path: str, how: str) -> tuple[int | str, ...]:
@@ -125,29 +109,18 @@ def content(path: str, how: str) -> "bytes | tuple[str, ...] | None":
     try:
         if how == LIST:
             return tuple(sorted(os.listdir(path)))
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, READ_FLAGS)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX:
             return None
-        return os.read(fd, st.st_size + 1)
+        return read_all(fd, st.st_size)
     except OSError:
         return None
     finally:
         os.close(fd)
-
-
-def owners(root: str) -> frozenset[int]:
-    """Who a policy file may belong to for this caller (``locations``' rule)."""
-    found = {0, os.getuid()}
-    if root != "/":
-        try:
-            found.add(os.stat(root).st_uid)
-        except OSError:
-            pass
-    return frozenset(found)
 
 
 def _usable(
@@ -174,28 +147,18 @@ def _read(path: str, trusted: frozenset[int]) -> bytes | None:
     """The snapshot's bytes, if it may be trusted as a policy file is."""
     try:
         holder = os.lstat(os.path.dirname(path))
-        if not stat.S_ISDIR(holder.st_mode) or holder.st_uid not in trusted:
+        if not stat.S_ISDIR(holder.st_mode) or untrusted("", holder, trusted):
             return None
-        if holder.st_mode & 0o022:
-            return None
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, READ_FLAGS)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid not in trusted or st.st_mode & 0o022:
+        if not stat.S_ISREG(st.st_mode) or untrusted("", st, trusted):
             return None
         if st.st_size > _MAX:
             return None
-        chunks = []
-        size = 0
-        while size <= st.st_size:
-            chunk = os.read(fd, st.st_size + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
+        return read_all(fd, st.st_size)
     except OSError:
         return None
     finally:
@@ -214,37 +177,104 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(_text(v) for v in value)
 
 
+def _line(value: object) -> int | None:
+    if value is not None and type(value) is not int:
+        raise ValueError("not a line number")
+    return value
+
+
+def _origin(value: "tuple[Any, ...]") -> "Any":
+    from .model import Origin
+
+    kind, source, line = value
+    return Origin(_text(kind), _text(source), _line(line))
+
+
+def _settings(value: "tuple[Any, ...]") -> "tuple[Setting, ...]":
+    from .model import Mode
+    from .policymodel import Setting
+
+    out = []
+    for key, number, origin in value:
+        if key not in _KEYS or type(number) is not int:
+            raise ValueError("not a setting")
+        out.append(Setting(key, Mode(number) if key in _MODE_KEYS else number, _origin(origin)))
+    return tuple(out)
+
+
+def decode_layer(value: "tuple[Any, ...]") -> "Layer":
+    """A layer as ``snapshot_build.encode_layer`` wrote it; raises ValueError or
+    TypeError if it is not one."""
+    from .policymodel import Condition, Layer, PolicyFile
+
+    name, origin, tier, status, reason, policy, main = value
+    decoded = None
+    if policy is not None:
+        source, settings, apps, when, trusted, disabled = policy
+        condition = None
+        if when is not None:
+            distro, version, line = when
+            condition = Condition(
+                None if distro is None else _strings(distro),
+                None if version is None else _text(version),
+                _line(line),
+            )
+        decoded = PolicyFile(
+            _text(source),
+            _settings(settings),
+            tuple((_text(app), _settings(s)) for app, s in apps),
+            condition,
+            _strings(trusted),
+            _strings(disabled),
+        )
+    if type(main) is not bool:
+        raise ValueError("not a flag")
+    return Layer(
+        _text(name), _origin(origin), _text(tier), _text(status), _text(reason), decoded, main
+    )
+
+
 class Snapshot:
-    """A usable snapshot: the raw layers, and for the common case (no plugin
-    installed) what the layers leave for each app, decided when it was compiled."""
+    """A usable snapshot: what step 2 left for each app named in policy (and,
+    under None, for any other), the problems of the policy files, and the
+    layers and platform that explain them."""
 
     def __init__(self, encoded: "tuple[Any, ...]", system: "dict[Any, Any]", problems: "Any",
                  platform: "Any") -> None:  # fmt: skip
         self.encoded = encoded
         self.system = system
         self.problems: tuple[str, ...] = _strings(problems)
-        self.platform = platform
+        self.platform_read = platform
 
-    def values(self, app: str | None) -> "tuple[Mode | None, Mode | None, int | None]":
-        """(default, ceiling, upload_delay_days) as the layers leave them for
-        ``app``; None where no layer sets it."""
+    def values(self, app: "str | None") -> "tuple[Any, ...]":
+        """``precedence.Values.plain()`` of what the layers leave for ``app``."""
         found = self.system.get(app, self.system[None])
-        default, ceiling, delay = found
-        for value in found:
-            if value is not None and type(value) is not int:
-                raise ValueError("not a value")
-        return (
-            None if default is None else Mode(default),
-            None if ceiling is None else Mode(ceiling),
-            delay,
-        )
+        if type(found) is not tuple:
+            raise ValueError("not values")
+        return found
+
+    def layers(self) -> "list[Layer]":
+        """The policy files as layers, as discovery finds them (sorted)."""
+        return [decode_layer(e) for e in self.encoded]
+
+    def platform(self) -> "Platform":
+        """The platform as the compiler read it; raises PlatformError with the
+        compiler's reason if it could not be read."""
+        from .errors import PlatformError
+        from .model import Platform
+
+        found = self.platform_read
+        if found is None or found[0] != "ok":
+            raise PlatformError(_text(found[1]) if found else "not read")
+        _, id_, version, like = found
+        return Platform(_text(id_), _text(version), _strings(like))
 
 
 def load(root: str) -> "Snapshot | None":
     """The snapshot of ``root``, or None when there is none this caller may use
     as it is (then the files are read)."""
-    trusted = owners(root)
-    data = _read(_join(root, PATH), trusted)
+    trusted = trusted_owners(root)
+    data = _read(join(root, PATH), trusted)
     if data is None:
         return None
     try:
@@ -260,296 +290,3 @@ def load(root: str) -> "Snapshot | None":
         return Snapshot(encoded, system, problems, platform)
     except Exception:  # anything unreadable is no snapshot: only slower
         return None
-
-
-# --- Where the user's files are: XDG base directories, with HOME as the fallback.
-
-
-def _home(environ: "Mapping[str, str]") -> str:
-    home = environ.get("HOME", "")
-    if home.startswith("/"):
-        return home
-    import pwd
-
-    try:
-        return pwd.getpwuid(os.getuid()).pw_dir
-    except KeyError:
-        from .errors import UserStoreError
-
-        raise UserStoreError(
-            "$HOME",
-            f"not set, and uid {os.getuid()} has no passwd entry: your choices cannot be found",
-            "set HOME (or XDG_CONFIG_HOME and XDG_STATE_HOME)",
-        ) from None
-
-
-def xdg_dir(environ: "Mapping[str, str]", var: str, fallback: str) -> str:
-    base = environ.get(var, "")
-    if not base.startswith("/"):  # XDG: relative values are ignored
-        base = os.path.join(_home(environ), fallback)
-    return os.path.join(base, "telemetry-policy")
-
-
-def store_path(environ: "Mapping[str, str]") -> str:
-    return os.path.join(xdg_dir(environ, "XDG_CONFIG_HOME", ".config"), "user.toml")
-
-
-def state_path(environ: "Mapping[str, str]") -> str:
-    return os.path.join(xdg_dir(environ, "XDG_STATE_HOME", ".local/state"), "state.toml")
-
-
-def absent(path: str) -> bool:
-    """Is there certainly nothing at ``path`` for ``ownfiles.read_own``: a
-    component is missing, and each one before it is a plain directory (no link
-    to judge)? False means: let ``read_own`` look (it may find the file, or a
-    reason to refuse it). A client with no store and no state then never loads
-    the module that reads them."""
-    here = ""
-    for part in path.split("/"):
-        if not part:
-            continue
-        here += "/" + part
-        try:
-            mode = os.lstat(here).st_mode
-        except FileNotFoundError:
-            return True
-        except OSError:
-            return False
-        if not stat.S_ISDIR(mode):  # a link, the file itself: read_own judges it
-            return False
-    return False
-
-
-# --- resolve(), from the snapshot when it can answer.
-
-
-ENV_ROOT = "TELEMETRY_POLICY_ROOT"
-ENV_DISABLE = "TELEMETRY_POLICY_DISABLE_PLUGINS"
-ENV_MODE = "TELEMETRY_POLICY_MODE"
-ENV_DNT = "DO_NOT_TRACK"
-
-
-def env_choice(environ: "Mapping[str, str]") -> "Choice | None":
-    """``TELEMETRY_POLICY_MODE``: the first user choice consulted."""
-    value = environ.get(ENV_MODE, "")
-    if not value:
-        return None
-    origin = Origin("env", ENV_MODE)
-    found = MODES.get(value)  # exactly: "ON " is not a mode
-    if found is not None:
-        return Choice(found, origin)
-    why = f"{ENV_MODE}={value[:40]!r} is not off, local or on; read as off"
-    return Choice(Mode.OFF, origin, None, why)
-
-
-def dnt_cap(environ: "Mapping[str, str]") -> "Choice | None":
-    """``DO_NOT_TRACK`` set to anything but empty, ``0`` or ``false``: at most
-    ``local`` (exactly those three: a value read loosely could only raise)."""
-    value = environ.get(ENV_DNT)
-    if value is None or value in ("", "0", "false"):
-        return None
-    return Choice(Mode.LOCAL, Origin("env", ENV_DNT))
-
-
-def store_choice(store: "Store | Exception", app: str | None) -> "Choice | None":
-    """The user store's choice for ``app`` (None: ``[all]``); a store that
-    cannot be read counts as ``off``, and says why."""
-    from .errors import UserStoreError
-
-    if isinstance(store, UserStoreError):
-        return Choice(Mode.OFF, Origin("user", store.path), None, f"{store}; read as off")
-    assert not isinstance(store, Exception)
-    return store.choice(app)
-
-
-def resolve(
-    app: str,
-    *,
-    app_default: "Mode | str | None" = None,
-    root: "str | os.PathLike[str] | None" = None,
-    environ: "Mapping[str, str] | None" = None,
-    now: "datetime | None" = None,
-) -> "Decision":
-    """May ``app`` collect, and upload, for this user, now? And why.
-
-    Call it before reading your own telemetry setting::
-
-        d = resolve("mytool", app_default="local")
-        if d.may_collect: ...
-        if d.may_upload: ...
-
-    ``app_default`` is your program's own default; it never exceeds the
-    system ceiling. ``root``, ``environ`` and ``now`` default to ``/``
-    (or ``$TELEMETRY_POLICY_ROOT``), ``os.environ`` and the current time.
-    Problems never raise: they lower the mode and are listed in ``errors``.
-    Only a wrong call (bad app name, naive ``now``) raises UsageError.
-    """
-    environ = os.environ if environ is None else environ
-    if root is not None and not isinstance(root, str):
-        root = os.fspath(root)  # a pathlib.Path
-    try:
-        found = _from_snapshot(app, app_default, root, environ, now)
-    except Exception:  # anything unexpected: the full resolution says what it is
-        found = None
-    if found is not None:
-        return found
-    from .api import evaluate
-
-    if app is None:
-        from .errors import UsageError
-
-        raise UsageError("app is required; the global decision is `telemetry-policy audit`")
-    return evaluate(app, app_default=app_default, root=root, environ=environ, now=now, record=True)
-
-
-def _from_snapshot(
-    app: str,
-    app_default: "Mode | str | None",
-    root: str | None,
-    environ: "Mapping[str, str]",
-    now: "datetime | None",
-) -> "Decision | None":
-    """The decision, or None when the snapshot alone cannot give it."""
-    if not is_app_name(app) or app == "go":  # go: Go's own mode file is a source
-        return None
-    if isinstance(app_default, str) and not isinstance(app_default, Mode):
-        app_default = MODES.get(app_default)
-        if app_default is None:
-            return None
-    elif app_default is not None and not isinstance(app_default, Mode):
-        return None
-    if now is not None and (now.tzinfo is None or now.utcoffset() is None):
-        return None
-    if environ.get(ENV_DISABLE, "").strip(", \t"):
-        return None
-    root = root or environ.get(ENV_ROOT) or "/"
-    if not root.startswith("/") or not os.path.isdir(root):
-        return None
-    root = os.path.normpath(root)
-    snapshot = load(root)
-    if snapshot is None:
-        return None
-    from .entrypoints import find
-
-    entries, twice = find(environ, True)
-    if entries or twice:
-        return None  # an installed plugin has its say
-    # The user's choice: the environment, then the store's [app.NAME], then [all].
-    choice = env_choice(environ)
-    if choice is None:
-        store = _store(environ)
-        if store is not None:
-            choice = store_choice(store, app)
-            if choice is None:
-                choice = store_choice(store, None)
-    cap = dnt_cap(environ)
-    caps = () if cap is None else (cap,)
-    decision = _decide(app, app_default, snapshot, choice, caps, now, None)
-    state = None
-    if decision.mode is Mode.ON or _exists(environ):
-        from .userstore import keep_state, load_first_on, state_of
-
-        state = state_of(environ)
-        first_on = None
-        if decision.mode is Mode.ON:
-            if now is None:
-                from .clock import current_time
-
-                now = current_time()
-            first_on = load_first_on(state, app)
-            decision = _decide(app, app_default, snapshot, choice, caps, now, first_on)
-        if state is not None:
-            keep_state(state, app, decision, first_on, now)  # type: ignore[arg-type]
-    return decision
-
-
-class _Unanswered(Exception):
-    """Only the full resolution can say (and say why)."""
-
-
-def _store(environ: "Mapping[str, str]") -> "Store | Exception | None":
-    """The user store: None if there is none, the Store, or its error."""
-    try:
-        path = store_path(environ)
-        if absent(path):
-            return None
-        from .ownfiles import read_own
-
-        if read_own(path) is None:
-            return None
-    except PolicyError:
-        raise _Unanswered from None  # its path cannot be found or read
-    from .errors import UserStoreError
-    from .userstore import load_store
-
-    try:
-        return load_store(path)
-    except UserStoreError as e:
-        return e
-
-
-def _exists(environ: "Mapping[str, str]") -> bool:
-    """Is there a state file to keep in step (one the full resolution would read)?"""
-    try:
-        path = state_path(environ)
-        if absent(path):
-            return False
-        from .ownfiles import read_own
-
-        return read_own(path) is not None
-    except PolicyError:
-        return True  # let userstore say (it reads it as nothing)
-
-
-def _decide(
-    app: str,
-    app_default: "Mode | None",
-    snapshot: "Snapshot",
-    choice: "Choice | None",
-    caps: "tuple[Choice, ...]",
-    now: "datetime | None",
-    first_on: "datetime | None",
-) -> "Decision":
-    """``decision.decide`` with the snapshot's values for the app: steps 3 to 7
-    on plain values; the trace and layers are filled in when first read."""
-    default, ceiling, delay = snapshot.values(app)
-    problems = list(snapshot.problems)
-    if default is None:
-        default = Mode.OFF if app_default is None else app_default
-    if ceiling is None:
-        ceiling = Mode.ON
-    if delay is None:
-        delay = DEFAULT_UPLOAD_DELAY_DAYS
-    if problems:  # fail closed
-        ceiling = Mode.OFF
-    default = min(default, ceiling)
-    if choice is not None:
-        mode = choice.mode
-        if choice.error:
-            problems.append(choice.error)
-    else:
-        mode = default
-    mode = min(mode, ceiling)
-    for cap in caps:
-        mode = min(mode, cap.mode)
-    on_since, may_upload, now = upload_window(mode, choice, first_on, now, delay)
-    if problems:
-        from .errors import one_line
-
-        problems = [one_line(p) for p in problems]
-    decision = object.__new__(Decision)
-    decision.__dict__.update(
-        app=app,
-        mode=mode,
-        default=default,
-        ceiling=ceiling,
-        upload_delay_days=delay,
-        may_upload=may_upload,
-        locked=ceiling is Mode.OFF,
-        choice=choice,
-        on_since=on_since,
-        errors=tuple(problems),
-        plugins=(),
-        _explain=(snapshot, app_default, caps, now, first_on),
-    )
-    return decision

@@ -1,31 +1,16 @@
-"""Compiling the snapshot (``apply``), and the policy layers as the plain
-values it keeps (``marshal`` writes tuples, strings, ints and None)."""
+"""Compiling the snapshot (``apply``; ``snapshot`` reads it): the policy layers
+and what step 2 leaves for each app, as the plain values ``marshal`` writes
+(tuples, strings, ints and None)."""
 
 from __future__ import annotations
 
 import marshal
 import os
 
-from .model import Decision, Mode, Origin, Platform
-from .policymodel import Condition, Layer, PolicyFile, Setting
-from .snapshot import (
-    _FULL,
-    _KEYS,
-    _MODE_KEYS,
-    FORMAT,
-    LINK,
-    LIST,
-    READ,
-    TRUST,
-    TYPE,
-    Snapshot,
-    _strings,
-    _text,
-    content,
-    fingerprint,
-    load,
-    owners,
-)
+from .model import Origin, Platform
+from .paths import trusted_owners
+from .policymodel import Layer, Setting
+from .snapshot import _FULL, FORMAT, LINK, LIST, READ, TRUST, TYPE, content, fingerprint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,58 +41,6 @@ def encode_layer(layer: Layer) -> tuple[Any, ...]:
     return (
         layer.name, _origin(layer.origin), layer.tier, layer.status, layer.reason, policy,
         layer.main,
-    )  # fmt: skip
-
-
-def _line(value: object) -> int | None:
-    if value is not None and type(value) is not int:
-        raise ValueError("not a line number")
-    return value
-
-
-def _decode_origin(value: tuple[Any, ...]) -> Origin:
-    kind, source, line = value
-    return Origin(_text(kind), _text(source), _line(line))
-
-
-def _decode_settings(value: tuple[Any, ...]) -> tuple[Setting, ...]:
-    out = []
-    for key, number, origin in value:
-        if key not in _KEYS or type(number) is not int:
-            raise ValueError("not a setting")
-        out.append(
-            Setting(key, Mode(number) if key in _MODE_KEYS else number, _decode_origin(origin))
-        )
-    return tuple(out)
-
-
-def decode_layer(value: tuple[Any, ...]) -> Layer:
-    """The layer ``encode_layer`` wrote; raises ValueError or TypeError if it is not one."""
-    name, origin, tier, status, reason, policy, main = value
-    decoded = None
-    if policy is not None:
-        source, settings, apps, when, trusted, disabled = policy
-        condition = None
-        if when is not None:
-            distro, version, line = when
-            condition = Condition(
-                None if distro is None else _strings(distro),
-                None if version is None else _text(version),
-                _line(line),
-            )
-        decoded = PolicyFile(
-            _text(source),
-            _decode_settings(settings),
-            tuple((_text(app), _decode_settings(s)) for app, s in apps),
-            condition,
-            _strings(trusted),
-            _strings(disabled),
-        )
-    if type(main) is not bool:
-        raise ValueError("not a flag")
-    return Layer(
-        _text(name), _decode_origin(origin), _text(tier), _text(status), _text(reason),
-        decoded, main,
     )  # fmt: skip
 
 
@@ -161,14 +94,16 @@ def build(root: str) -> bytes:
                 held = _held(paths)
                 if held is None:
                     break
-                return marshal.dumps((FORMAT, root, owners(root), seen, held, *compiled))
+                return marshal.dumps((FORMAT, root, trusted_owners(root), seen, held, *compiled))
             else:
                 time.sleep(min(wait, RACY_SECONDS))
         paths = list(recorded)
     # Still changing, or unreadable where only its content proves it unchanged:
     # a snapshot that is never used (clients read the files).
     never = ((root, TYPE, ("E", -1)),)
-    return marshal.dumps((FORMAT, root, owners(root), never, (), (), {None: (None,) * 3}, (), None))
+    return marshal.dumps(
+        (FORMAT, root, trusted_owners(root), never, (), (), {None: (None,) * 3}, (), None)
+    )
 
 
 def _held(paths: list[tuple[str, str]]) -> tuple[tuple[str, str, Any], ...] | None:
@@ -206,15 +141,15 @@ def _needed(
 
 
 def _compile(root: str) -> tuple[Any, ...]:
-    """(layers, values per app, problems, platform), as ``decide`` finds them
-    with no plugin: every app named in a file, and None for any other."""
-    from .decision import AppIndex, _Values, decide
-    from .model import BUILT_IN
-    from .platform import PlatformError
-    from .policymodel import Context
-    from .sources import file_layers
+    """(layers, what step 2 leaves per app, problems, platform), as the full
+    resolution finds them with no plugin: every app named in a file, and None
+    for any other."""
+    from .context import Context
+    from .errors import PlatformError
+    from .locations import file_layers
+    from .precedence import LayerIndex, Values
 
-    found = file_layers(root, snapshot=False)
+    found = file_layers(root)
     context = Context(root, {}, None)
     platform: tuple[Any, ...] | None = None
 
@@ -228,70 +163,11 @@ def _compile(root: str) -> tuple[Any, ...]:
         platform = ("ok", p.id, p.version, p.like)
         return p
 
-    overall = decide(None, layers=found, choice=None, caps=(), now=None, platform=read_platform)
-    index = AppIndex(overall)
-    named = {
-        app
-        for layer in overall.layers
-        if layer.status == "applied" and layer.policy
-        for app, _ in layer.policy.apps
-    }
-    system: dict[str | None, tuple[int | None, ...]] = {}
-    for app in [None, *sorted(named)]:
-        values = _Values(Mode.OFF, BUILT_IN)
-        index.apply(app, values)
-        system[app] = tuple(
-            None if origin is BUILT_IN else int(value)
-            for value, origin in (values.current[k] for k in _KEYS)
-        )
+    index = LayerIndex.build(found, read_platform)
+    system: dict[str | None, tuple[Any, ...]] = {}
+    for app in [None, *index.named()]:
+        values = Values.start(None)
+        index.values(app, values)
+        system[app] = values.plain()
     encoded = tuple(encode_layer(layer) for layer in found)
     return encoded, system, tuple(index.problems), platform
-
-
-# --- Reading it back for the full resolution and for explanations.
-
-
-def layers_of(snapshot: Snapshot) -> list[Layer]:
-    """The policy files as layers, as ``sources.file_layers`` finds them."""
-    return [decode_layer(e) for e in snapshot.encoded]
-
-
-def platform_of(snapshot: Snapshot) -> Platform:
-    """The platform as the compiler read it (``[when]``); raises PlatformError
-    with the compiler's reason if it could not be read."""
-    if snapshot.platform is None or snapshot.platform[0] != "ok":
-        from .platform import PlatformError
-
-        raise PlatformError(_text(snapshot.platform[1]) if snapshot.platform else "not read")
-    _, id_, version, like = snapshot.platform
-    return Platform(_text(id_), _text(version), _strings(like))
-
-
-def layers(root: str) -> list[Layer] | None:
-    """The policy layers under ``root`` from its snapshot, if one may be used."""
-    found = load(root)
-    if found is None:
-        return None
-    try:
-        return layers_of(found)
-    except Exception:  # an entry that is not a layer: read the files instead
-        return None
-
-
-def explain(decision: Decision) -> None:
-    """Fill in ``trace``, ``layers`` and ``platform`` of a decision made from the
-    snapshot: ``decision.decide`` run on its layers with the same inputs."""
-    from .decision import decide
-
-    snapshot, app_default, caps, now, first_on = decision.__dict__.pop("_explain")
-    full = decide(
-        decision.app,
-        layers=layers_of(snapshot),
-        choice=decision.choice,
-        caps=caps,
-        now=now,
-        app_default=app_default,
-        first_on=first_on,
-        platform=lambda: platform_of(snapshot),
-    )
-    decision.__dict__.update(trace=full.trace, layers=full.layers, platform=full.platform)

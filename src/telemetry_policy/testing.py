@@ -32,8 +32,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .locations import DIRECTORIES
 from .model import Decision, Mode
+from .precedence import DIRECTORIES
 
 TIERS = dict(DIRECTORIES)
 
@@ -184,7 +184,7 @@ class FakeRoot:
     ) -> Decision:
         """``telemetry_policy.resolve`` against this root and home (the first-on
         date is recorded in this home's state, so upload delays end)."""
-        from .snapshot import resolve
+        from .api import resolve
 
         return resolve(
             app, root=str(self.path), environ=environ or self.environ(), now=now, **kwargs

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import stat
 
-from .errors import UserStoreError, one_line
+from .errors import UserStoreError, one_line, show_value
 from .model import MODES, Choice, Mode, Origin, Record, is_app_name
-from .ownfiles import state_path, store_path, xdg_dir
+from .paths import state_path, store_path, xdg_dir
 
 __all__ = ["Store", "load_store", "state_path", "store_path", "write_choice", "xdg_dir"]
 
@@ -110,8 +110,6 @@ def _choice(path: str, name: str, table: object) -> Choice:
         raise UserStoreError(path, f"[{name}] must hold only mode and since", _FIX_TABLE)
     mode = table.get("mode")
     if not isinstance(mode, str) or mode not in MODES:
-        from .policyfile import show_value
-
         raise UserStoreError(path, f"[{name}] has unknown mode {show_value(mode)}", _FIX_TABLE)
     since = _when(table.get("since"))
     if "since" in table and since is None:
@@ -135,8 +133,6 @@ def load_store(path: str) -> Store:
     choices = {}
     for app, table in apps.items():
         if not is_app_name(app):
-            from .policyfile import show_value
-
             raise UserStoreError(path, f"invalid app name {show_value(app)}", _FIX_TABLE)
         choices[app] = _choice(path, f"app.{app}", table)
     return Store(path, choice_all, choices)

@@ -1,11 +1,11 @@
 """What the policy becomes in other programs' own switches: one module per kind.
 
-Each kind of switch has a small module that turns the system's decision for
-its programs into the *desired state* apply makes true: whole files apply
-owns (:class:`OwnedFile`) and keys apply owns inside a file shared with the
-admin (:class:`OwnedKey`). The modules are:
+Each kind of switch is a :class:`~.base.Switch` in its own module, registered
+here in :data:`SWITCHES`; callers loop over the table and never ask which
+kind a program is. Adding a kind is a module and a line below; adding a
+program is a catalogue row.
 
-- ``env``: environment variables (system services, logins without a choice)
+- ``env``: environment variables (system services, logins)
 - ``jsonpolicy``: browser and editor JSON policies (Firefox, Chromium, VS Code)
 - ``conf``: configuration drop-ins and flag files of system programs
 - ``gomode``: Go's per-user mode file (at login, never by apply)
@@ -14,95 +14,55 @@ admin (:class:`OwnedKey`). The modules are:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from ..catalogue import Plan, Target
-from ..model import Mode, Record
-
-STATE_DIR = "/var/lib/telemetry-policy"
-MANIFEST = f"{STATE_DIR}/manifest.json"
-SESSION_DIR = f"{STATE_DIR}/session"
-HEADER = (
-    "Written by `telemetry-policy apply` from the system's telemetry policy. Do not\n"
-    "edit: change /etc/telemetry-policy/ and run `telemetry-policy apply`.\n"
+from .base import (
+    HEADER,
+    MANIFEST,
+    SESSION_DIR,
+    STATE_DIR,
+    Desired,
+    Login,
+    OwnedFile,
+    OwnedKey,
+    Reading,
+    Switch,
+    comment,
+    wants,
 )
+from .conf import Conf
+from .env import Env
+from .gomode import Go
+from .jsonpolicy import Chromium, Firefox, VSCode
+
+__all__ = [
+    "HEADER", "MANIFEST", "SESSION_DIR", "STATE_DIR", "SWITCHES", "Desired", "Login",
+    "OwnedFile", "OwnedKey", "Reading", "Switch", "comment", "desired", "owned_paths", "read",
+    "switch", "wants",
+]  # fmt: skip
+
+#: Every kind of switch, by the catalogue kinds it serves.
+SWITCHES: dict[str, Switch] = {
+    kind: s for s in (Env(), Firefox(), Chromium(), VSCode(), Conf(), Go()) for kind in s.kinds
+}
 
 
-def comment(prefix: str = "# ") -> str:
-    return "".join(prefix + line + "\n" for line in HEADER.splitlines())
-
-
-class OwnedFile(Record):
-    """A whole file apply owns: written when its content differs, removed when
-    the policy no longer calls for it."""
-
-    path: str  # inside the image
-    data: bytes
-    targets: tuple[str, ...]  # the catalogue rows it expresses
-    mode: int = 0o644
-    flag: bool = False  # its presence is the switch: any file there already says it
-
-
-class OwnedKey(Record):
-    """A key apply owns inside a JSON file shared with the admin.
-
-    ``force``: a value not in ``strict`` is replaced (its old value kept in the
-    manifest, and put back when the key is taken back); otherwise the key is
-    only filled in when absent, and an admin's value always stays.
-    """
-
-    path: str
-    key: tuple[str, ...]
-    value: Any
-    target: str
-    force: bool = True
-    strict: tuple[Any, ...] = ()
-
-
-Desired = OwnedFile | OwnedKey
-
-
-class Reading(Record):
-    """What a program's own switch says now, as the program would read it."""
-
-    text: str  # for people: where and what
-    mode: Mode | None  # what the program will do by it; None: cannot tell
-    locked: bool = False  # the program's user cannot change it
+def switch(target: Target) -> Switch:
+    """The kind of switch that writes and reads ``target``."""
+    return SWITCHES[target.kind]
 
 
 def read(target: Target, root: str, environ: Mapping[str, str]) -> Reading:
     """Read ``target``'s own switch: the environment, its files under ``root``."""
-    from . import conf, env, gomode, jsonpolicy
-
-    if target.kind == "env":
-        return env.read(target, environ)
-    if target.kind == "go":
-        return gomode.read(environ)
-    if target.kind in conf.KINDS:
-        return conf.read(target, root)
-    return jsonpolicy.read(target, root)
+    return switch(target).read(target, root, environ)
 
 
 def desired(plans: Sequence[Plan]) -> list[Desired]:
     """Every system back-end the plans call for, in a stable order."""
-    from . import conf, env, gomode, jsonpolicy
-
     out: list[Desired] = []
-    out += env.desired([p for p in plans if p.target.kind == "env"])
-    out += jsonpolicy.desired([p for p in plans if p.target.kind in jsonpolicy.KINDS])
-    out += conf.desired([p for p in plans if p.target.kind in conf.KINDS])
-    out += gomode.desired([p for p in plans if p.target.kind == "go"])
+    for s in dict.fromkeys(SWITCHES.values()):
+        out += s.desired([p for p in plans if p.target.kind in s.kinds])
     return out
-
-
-def wants(plan: Plan) -> str:
-    """Which level the system's decision calls for: mandatory, recommended or ''."""
-    level = plan.target.level
-    if plan.mandatory and level in ("both", "mandatory", "default", "user"):
-        return "mandatory"
-    if plan.recommended and level in ("both", "default", "user"):
-        return "recommended"
-    return ""
 
 
 def owned_paths(targets: Sequence[Target]) -> tuple[set[str], set[str]]:
@@ -112,14 +72,11 @@ def owned_paths(targets: Sequence[Target]) -> tuple[set[str], set[str]]:
     forged ``/../etc/passwd``, or ``/etc/telemetry-policy/...``) is never
     taken back.
     """
-    from . import env, gomode, jsonpolicy
-
-    files = {env.SYSTEM_DROPIN, env.USER_MANAGER_DROPIN, env.SESSION_DEFAULT, gomode.SESSION_GO}
+    files: set[str] = set()
+    for s in dict.fromkeys(SWITCHES.values()):
+        files.update(s.always)
     for t in targets:
-        if t.kind == "chromium":
-            files |= {f"{t.path}/{level}/{jsonpolicy.CHROMIUM_FILE}" for level in jsonpolicy.LEVELS}
-        elif t.kind in ("firefox", "vscode", "conf", "flag"):
-            files.add(t.path)
+        files |= switch(t).paths(t)
     dirs = set()
     for path in files:
         parent = path.rsplit("/", 1)[0]

@@ -11,12 +11,13 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..catalogue import Plan, Target
 from ..model import MODES, Mode
 from ..safefs import Root, UnsafePath
-from . import OwnedFile, Reading, comment, wants
+from .base import Desired, OwnedFile, Reading, Switch, comment, wants
 
 KINDS = ("conf", "flag")
 
@@ -32,7 +33,7 @@ def desired(plans: Sequence[Plan]) -> list[OwnedFile]:
     return out
 
 
-def read(target: Target, root: str) -> Reading:
+def _read(target: Target, root: str) -> Reading:
     """The switch as the program reads it: a flag file's presence, or the last
     assignment of its variable in the files it reads, in their order."""
     r = Root(root)
@@ -58,3 +59,22 @@ def read(target: Target, root: str) -> Reading:
         return Reading(f"{target.variable} not set (its default: {default})", default)
     mode = Mode.OFF if re.fullmatch(target.off_match, value) else Mode.ON
     return Reading(f'{target.variable}="{value}" ({where})', mode, True)
+
+
+class Conf(Switch):
+    """A system program's drop-in (``conf``) or flag file (``flag``)."""
+
+    kinds = KINDS
+
+    def desired(self, plans: Sequence[Plan]) -> list[Desired]:
+        return list(desired(plans))
+
+    def paths(self, target: Target) -> set[str]:
+        return {target.path}
+
+    def read(self, target: Target, root: str, environ: Mapping[str, str]) -> Reading:
+        return _read(target, root)
+
+    def writes(self, plan: Plan) -> dict[str, Any]:
+        t = plan.target
+        return {t.path: t.off or "(the file exists)"} if wants(plan) else {}

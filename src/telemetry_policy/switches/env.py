@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from ..catalogue import Plan, Target
 from ..model import MODES, Mode
-from . import SESSION_DIR, OwnedFile, Reading, comment, wants
+from .base import SESSION_DIR, Desired, Export, Login, OwnedFile, Reading, Switch, comment, wants
 
 SYSTEM_DROPIN = "/etc/systemd/system.conf.d/50-telemetry-policy.conf"
 USER_MANAGER_DROPIN = "/etc/systemd/system/user@.service.d/50-telemetry-policy.conf"
@@ -95,3 +96,39 @@ def read(target: Target, environ: Mapping[str, str]) -> Reading:
     if re.fullmatch(target.off_match, value):
         return Reading(f"{target.variable}={value[:40]}", Mode.OFF)
     return Reading(f"{target.variable}={value[:40]!r}, which it does not read as off", default)
+
+
+class Env(Switch):
+    """Environment variables: services get the system's decision, each login
+    its user's (``personal``)."""
+
+    kinds = ("env",)
+    personal = True
+    formats = ("env", "sh")
+    always = (SYSTEM_DROPIN, USER_MANAGER_DROPIN, SESSION_DEFAULT)
+
+    def desired(self, plans: Sequence[Plan]) -> list[Desired]:
+        return list(desired(plans))
+
+    def read(self, target: Target, root: str, environ: Mapping[str, str]) -> Reading:
+        return read(target, environ)
+
+    def writes(self, plan: Plan) -> dict[str, str]:
+        t = plan.target
+        return {t.variable: t.off} if wants(plan) else {}
+
+    def export(self, plans: Sequence[Plan], fmt: str, output: str | None) -> Export:
+        found = assignments((p, Mode.OFF if wants(p) else Mode.ON) for p in plans)
+        text = comment().replace("apply`", f"export --format {fmt}`") + render(found, fmt)
+        names = tuple(name for _, _, name in found)
+        return Export(text, () if output is None else (OwnedFile(output, text.encode(), names),))
+
+    def login(
+        self,
+        decided: Sequence[tuple[Plan, Mode]],
+        environ: Mapping[str, str],
+        now: datetime,
+        fmt: str,
+        check: bool,
+    ) -> Login:
+        return Login(render(assignments(decided), fmt))

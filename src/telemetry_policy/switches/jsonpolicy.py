@@ -18,13 +18,14 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..catalogue import Plan, Target
 from ..model import Mode
 from ..safefs import Root, UnsafePath
-from . import OwnedFile, OwnedKey, Reading, wants
+from .base import Export, OwnedFile, OwnedKey, Reading, Switch, wants
 
 KINDS = ("firefox", "chromium", "vscode")
 # Chromium merges every file of a policies directory, and the file last in
@@ -200,40 +201,34 @@ def vscode_keys(plan: Plan) -> list[OwnedKey]:
     ]
 
 
-def desired(plans: Sequence[Plan]) -> list[OwnedFile | OwnedKey]:
-    out: list[OwnedFile | OwnedKey] = []
-    for plan in plans:
-        kind = plan.target.kind
-        if kind == "firefox":
-            out += firefox_keys(plan)
-        elif kind == "vscode":
-            out += vscode_keys(plan)
-        else:
-            found = chromium_file(plan)
-            if found is not None:
-                out.append(found)
-    return out
-
-
 # --- What a browser or editor reads now (audit --programs).
 
 
-def read(target: Target, root: str) -> Reading:
+def _read_document(target: Target, root: str) -> tuple[Root, dict[str, Any] | Reading]:
     r = Root(root)
     try:
-        if target.kind == "chromium":
-            return _read_chromium(target, r)
         data = r.read(target.path)
-        doc = {} if data is None else load(data, r.shown(target.path))
+        return r, {} if data is None else load(data, r.shown(target.path))
     except UnsafePath as e:
-        return Reading(str(e), None)
-    if target.kind == "vscode":
-        level = doc.get("TelemetryLevel")
-        if level is None:
-            return Reading("no TelemetryLevel policy (its default: all)", Mode.ON)
-        return Reading(
-            f"TelemetryLevel {level!r} (enforced)", Mode.OFF if level == "off" else Mode.ON, True
-        )
+        return r, Reading(str(e), None)
+
+
+def _read_vscode(target: Target, root: str) -> Reading:
+    _, doc = _read_document(target, root)
+    if isinstance(doc, Reading):
+        return doc
+    level = doc.get("TelemetryLevel")
+    if level is None:
+        return Reading("no TelemetryLevel policy (its default: all)", Mode.ON)
+    return Reading(
+        f"TelemetryLevel {level!r} (enforced)", Mode.OFF if level == "off" else Mode.ON, True
+    )
+
+
+def _read_firefox(target: Target, root: str) -> Reading:
+    r, doc = _read_document(target, root)
+    if isinstance(doc, Reading):
+        return doc
     policies = doc.get("policies", {})
     if not isinstance(policies, dict):
         return Reading(f"{r.shown(target.path)}: not a policies file", None)
@@ -255,8 +250,6 @@ def read(target: Target, root: str) -> Reading:
 def _read_chromium(target: Target, r: Root) -> Reading:
     """MetricsReportingEnabled as Chromium merges its files: managed wins over
     recommended, and within a level the file last in lexicographic order."""
-    import os
-
     found: dict[str, tuple[str, bool]] = {}
     for level in LEVELS:
         directory = f"{target.path}/{level}"
@@ -281,3 +274,113 @@ def _read_chromium(target: Target, r: Root) -> Reading:
     return Reading(
         f"{where}: MetricsReportingEnabled {str(value).lower()}", mode, level == "managed"
     )
+
+
+# --- The three kinds.
+
+
+def keys_document(keys: Sequence[OwnedKey]) -> dict[str, Any]:
+    """The JSON document holding just ``keys``."""
+    doc: dict[str, Any] = {}
+    reconcile(doc, keys, [], "-")
+    return doc
+
+
+class _Keys(Switch):
+    """A program that reads one JSON file the admin may share: apply owns keys in it."""
+
+    empty: dict[str, Any] = {}  # noqa: RUF012 - never mutated
+
+    def keys(self, plan: Plan) -> list[OwnedKey]:
+        raise NotImplementedError
+
+    def desired(self, plans: Sequence[Plan]) -> list[OwnedFile | OwnedKey]:
+        return [k for p in plans for k in self.keys(p)]
+
+    def paths(self, target: Target) -> set[str]:
+        return {target.path}
+
+    def writes(self, plan: Plan) -> dict[str, Any]:
+        return keys_document(self.keys(plan))
+
+    def export(self, plans: Sequence[Plan], fmt: str, output: str | None) -> Export:
+        keys = [k for p in plans for k in self.keys(p)]
+        text = dump(keys_document(keys) or self.empty).decode()
+        if output is None:
+            return Export(text)
+        return Export(text, (), output, tuple(k._replace(path=output) for k in keys))
+
+
+class Firefox(_Keys):
+    """Firefox (and Thunderbird): keys in ``policies.json``."""
+
+    kinds = ("firefox",)
+    formats = ("firefox",)
+    empty = {"policies": {}}  # noqa: RUF012
+
+    def keys(self, plan: Plan) -> list[OwnedKey]:
+        return firefox_keys(plan)
+
+    def seeds(self, target: Target) -> tuple[str, ...]:
+        # Firefox reads /etc/firefox/policies/policies.json *instead of* its
+        # distribution's policies.json: that one's policies are carried over
+        return target.sources
+
+    def read(self, target: Target, root: str, environ: Mapping[str, str]) -> Reading:
+        return _read_firefox(target, root)
+
+
+class VSCode(_Keys):
+    """VS Code: ``TelemetryLevel`` in its ``policy.json`` (enforced settings only)."""
+
+    kinds = ("vscode",)
+    formats = ("vscode",)
+
+    def keys(self, plan: Plan) -> list[OwnedKey]:
+        return vscode_keys(plan)
+
+    def read(self, target: Target, root: str, environ: Mapping[str, str]) -> Reading:
+        return _read_vscode(target, root)
+
+
+class Chromium(Switch):
+    """The Chromium family: one whole file of ours in ``managed/`` or ``recommended/``."""
+
+    kinds = ("chromium",)
+    formats = ("chromium",)
+
+    def desired(self, plans: Sequence[Plan]) -> list[OwnedFile | OwnedKey]:
+        return [f for f in map(chromium_file, plans) if f is not None]
+
+    def paths(self, target: Target) -> set[str]:
+        return {f"{target.path}/{level}/{CHROMIUM_FILE}" for level in LEVELS}
+
+    def read(self, target: Target, root: str, environ: Mapping[str, str]) -> Reading:
+        try:
+            return _read_chromium(target, Root(root))
+        except UnsafePath as e:
+            return Reading(str(e), None)
+
+    def writes(self, plan: Plan) -> dict[str, Any]:
+        found = chromium_file(plan)
+        return {} if found is None else {found.path: json.loads(found.data)}
+
+    def export(self, plans: Sequence[Plan], fmt: str, output: str | None) -> Export:
+        """One file, in the one level the policy calls for (managed wins); with
+        ``output`` (a policies directory) ours in the other level goes."""
+        found: OwnedFile | None = None
+        for plan in plans:
+            if output is not None:
+                plan = plan._replace(target=plan.target._replace(path=output))
+            mine = chromium_file(plan)
+            if mine is not None and (found is None or "/managed/" in mine.path):
+                found = mine
+        text = "{}\n" if found is None else found.data.decode()
+        if output is None:
+            return Export(text)
+        others = tuple(
+            os.path.join(output, level, CHROMIUM_FILE)
+            for level in LEVELS
+            if found is None or found.path != os.path.join(output, level, CHROMIUM_FILE)
+        )
+        return Export(text, () if found is None else (found,), remove=others)

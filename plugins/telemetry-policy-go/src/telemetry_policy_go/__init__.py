@@ -9,7 +9,7 @@ Registered through the ``telemetry_policy`` entry point ``go``.
 from __future__ import annotations
 
 from telemetry_policy import Choice, Context, hookimpl
-from telemetry_policy.switches.gomode import mode_file, read_choice
+from telemetry_policy.gofile import mode_file, read_choice
 
 APP = "go"
 __all__ = ["APP", "mode_file", "read_choice", "telemetry_policy_user_choice"]

@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 from conftest import NOW
-from telemetry_policy.decision import decide
-from telemetry_policy.model import Choice, Condition, Layer, Origin, Platform, PolicyFile, Setting
+from telemetry_policy.model import Choice, Origin, Platform
 from telemetry_policy.modes import Mode
+from telemetry_policy.policymodel import Condition, Layer, PolicyFile, Setting
+from telemetry_policy.precedence import decide
 
 OFF, LOCAL, ON = Mode.OFF, Mode.LOCAL, Mode.ON
 
@@ -58,7 +59,9 @@ def test_main_file_then_dropins_by_name_then_app_keys():
     assert (d.default, d.ceiling) == (LOCAL, LOCAL)
     ceiling = next(t for t in d.trace if t.key == "ceiling")
     assert str(ceiling.origin) == "/20-b.toml:1"
-    assert [v for v, _ in ceiling.overrode] == [ON, OFF, ON]  # built-in, main, 10-a
+    # the value it directly overrode (10-a's); the layers list shows every file
+    assert [(v, str(o)) for v, o in ceiling.overrode] == [(ON, "/10-a.toml:1")]
+    assert [layer.name for layer in d.layers] == ["policy.toml", "10-a.toml", "20-b.toml"]
 
 
 def test_app_keys_apply_after_policy_keys_of_the_same_layer():

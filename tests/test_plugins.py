@@ -2,10 +2,10 @@
 
 from conftest import NOW
 from telemetry_policy import Choice, Mode, Origin, hookimpl
-from telemetry_policy.decision import decide
-from telemetry_policy.hookspecs import Context
+from telemetry_policy.context import Context
 from telemetry_policy.plugins import BUILTINS, Hooks, PluginState, make_manager
-from telemetry_policy.sources import CALL_ORDER, DirectHooks
+from telemetry_policy.precedence import decide
+from telemetry_policy.sources import Builtins, call_order
 
 
 def run(root, *plugins, app="demo", app_default=None, **env):
@@ -31,17 +31,23 @@ def run(root, *plugins, app="demo", app_default=None, **env):
 
 def test_builtins_are_ordinary_plugins():
     pm = make_manager()
-    assert [name for name, _ in pm.list_name_plugin()] == [name for name, *_ in BUILTINS]
+    assert sorted(name for name, _ in pm.list_name_plugin()) == sorted(n for n, *_ in BUILTINS)
 
 
 def test_without_pluggy_the_built_ins_are_called_as_pluggy_calls_them(root):
-    """sources.DirectHooks (no plugin installed) in pluggy's order, with its audit listing."""
+    """sources.Builtins (no plugin installed) in pluggy's order, with its audit listing."""
     pm = make_manager()
-    for hook, names in CALL_ORDER.items():
+    for hook in {h for _, _, h in BUILTINS}:
         called = [i.plugin_name for i in reversed(getattr(pm.hook, hook).get_hookimpls())]
-        assert called == list(names)
+        assert called == list(call_order(hook))
+    assert call_order("telemetry_policy_user_choice") == (
+        "env",
+        "user-store",
+        "go-mode-file",
+        "user-store-all",
+    )  # docs/format.md#resolution, step 4
     state = PluginState([], {}, set(), set(), set(), [], {})
-    assert DirectHooks().infos(state) == Hooks(pm).infos(state)
+    assert Builtins().infos(state) == Hooks(pm).infos(state)
 
 
 def test_layers_hook_contributes_a_layer(root):

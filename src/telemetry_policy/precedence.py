@@ -1,0 +1,393 @@
+"""Precedence, stated once: the tiers, the order of user choices, and the
+resolution (docs/format.md#resolution) as one pure function of its inputs.
+
+Files, environment and the clock are read at the edges; this module only
+combines what it is given. Step 2 runs over a :class:`LayerIndex` built once
+per reading of the policy (every app's settings indexed by position), so
+deciding every app named in policy costs what reading the policy costs; a
+client answered from the snapshot gives :func:`finish` the values step 2 left,
+compiled by the same index.
+
+    index = LayerIndex.build(layers, platform)
+    values, layers = index.values("mytool", app_default=None)
+    decision = finish("mytool", values, index.problems, choice, caps, now, ...)
+"""
+
+# Annotations naming what only type checkers import are strings: a client imports
+# this at every start, and `from __future__ import annotations` would import one
+# module more (docs/authors.md#what-asking-costs-at-start).
+
+from .errors import PlatformError, one_line
+from .model import (
+    BUILT_IN,
+    DEFAULT_UPLOAD_DELAY_DAYS,
+    Decision,
+    Mode,
+    Origin,
+    Trace,
+    upload_window,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from datetime import datetime
+    from typing import Any
+
+    from .model import Choice, Platform, PluginInfo, Value
+    from .policymodel import Layer
+
+__all__ = [
+    "DIRECTORIES", "KEYS", "USER_CHOICES", "LayerIndex", "Values", "decide",
+    "finish", "tightens",
+]  # fmt: skip
+
+#: The policy directories: (tier, directory inside the root), lowest precedence first.
+DIRECTORIES: "tuple[tuple[str, str], ...]" = (
+    ("vendor", "usr/lib/telemetry-policy"),
+    ("local", "usr/local/lib/telemetry-policy"),
+    ("runtime", "run/telemetry-policy"),
+    ("admin", "etc/telemetry-policy"),
+)
+#: Step 4, the user's choice: the first of these sources that has one counts.
+#: ``app-native`` is the ``telemetry_policy_user_choice`` hook (Go's mode file,
+#: plugins' stores); the others are the built-in sources of those names.
+USER_CHOICES = ("env", "user-store", "app-native", "user-store-all")
+#: The keys a policy sets, in the order a decision shows them.
+KEYS = ("default", "ceiling", "upload_delay_days")
+
+
+def tightens(key: str, new: "Value", old: "Value") -> bool:
+    """Is ``new`` at least as private as ``old``? A longer upload delay is."""
+    return new >= old if key == "upload_delay_days" else new <= old
+
+
+class Values:
+    """The running value of each key, with its origin and the values it overrode
+    (in step 2, the one it directly overrode; then each step that lowered it)."""
+
+    __slots__ = ("current", "notes", "overrode")
+
+    def __init__(self, default: "Mode", default_origin: "Origin") -> None:
+        self.current: dict[str, tuple[Value, Origin]] = {
+            "default": (default, default_origin),
+            "ceiling": (Mode.ON, BUILT_IN),
+            "upload_delay_days": (DEFAULT_UPLOAD_DELAY_DAYS, BUILT_IN),
+        }
+        self.overrode: dict[str, list[tuple[Value, Origin]]] = {k: [] for k in KEYS}
+        self.notes: dict[str, str] = {}
+
+    @classmethod
+    def start(cls, app_default: "Mode | None") -> "Values":
+        """Step 1: the caller's default (or off), ceiling on, the usual delay."""
+        if app_default is None:
+            return cls(Mode.OFF, BUILT_IN)
+        return cls(app_default, Origin("app", "app_default from the calling program"))
+
+    def set(self, key: str, value: "Value", origin: "Origin", note: str = "") -> None:
+        self.overrode[key].append(self.current[key])
+        self.current[key] = (value, origin)
+        if note:
+            self.notes[key] = note
+
+    def get(self, key: str) -> "Value":
+        return self.current[key][0]
+
+    def trace(self, key: str) -> "Trace":
+        value, origin = self.current[key]
+        return Trace(key, value, origin, tuple(self.overrode[key]), self.notes.get(key, ""))
+
+    # The snapshot keeps what step 2 left as plain values (``marshal``).
+
+    def plain(self) -> "tuple[Any, ...]":
+        """What the layers set after step 1, per key: None where they set
+        nothing, else (value, origin, the layer value it overrode or None for
+        the start), origins as 3-tuples."""
+
+        def o(origin: "Origin") -> "tuple[Any, ...]":
+            return (origin.kind, origin.source, origin.line)
+
+        out: list[Any] = []
+        for key in KEYS:
+            before = self.overrode[key]
+            if not before:
+                out.append(None)
+                continue
+            value, origin = self.current[key]
+            previous = before[-1] if before[-1][1].kind in ("file", "plugin") else None
+            out.append(
+                (
+                    int(value),
+                    o(origin),
+                    None if previous is None else (int(previous[0]), o(previous[1])),
+                )
+            )
+        return tuple(out)
+
+    def replay(self, plain: "tuple[Any, ...]") -> None:
+        """Set what ``plain`` says the layers left (the inverse of ``plain``).
+        Raises ValueError or TypeError on anything that is not such a value."""
+        for key, found in zip(KEYS, plain, strict=True):
+            if found is None:
+                continue
+            value, origin, previous = found
+            if previous is not None:
+                self.set(key, _value(key, previous[0]), Origin(*previous[1]))
+            self.set(key, _value(key, value), Origin(*origin))
+            del self.overrode[key][:-1]
+
+
+def _value(key: str, number: object) -> "Value":
+    if type(number) is not int:
+        raise ValueError("not a value")
+    return number if key == "upload_delay_days" else Mode(number)
+
+
+def judge_when(
+    layers: "Sequence[Layer]", platform: "Callable[[], Platform] | None"
+) -> "tuple[list[Layer], Platform | None]":
+    """The layers in application order, those whose ``[when]`` fails marked skipped
+    (and every one with ``[when]`` invalid when the platform cannot be read).
+
+    The platform is read only if some layer has ``[when]``.
+    """
+    judged: list[Layer] = []
+    seen: Platform | None = None
+    unknown = ""
+    for layer in sorted(layers, key=lambda layer: layer.sort_key):
+        when = layer.policy.when if layer.status == "applied" and layer.policy else None
+        if when is not None:
+            from .conditions import holds  # only files with [when] need it
+
+            if seen is None and not unknown:
+                try:
+                    seen = platform() if platform else _no_platform()
+                except PlatformError as e:
+                    unknown = str(e)
+            if unknown:
+                layer = layer._replace(
+                    status="invalid",
+                    reason=f"its [when] cannot be judged: {unknown}; fix the os-release file",
+                )
+            else:
+                assert seen is not None
+                ok, why = holds(when, seen)
+                if not ok:
+                    layer = layer._replace(status="skipped", reason=why)
+        judged.append(layer)
+    return judged, seen
+
+
+def _no_platform() -> "Platform":
+    from .model import Platform
+
+    return Platform("", "")
+
+
+def plugin_lists(judged: "Sequence[Layer]") -> "tuple[set[str], set[str]]":
+    """``[plugins]`` trusted and disabled, merged from the applied system files.
+
+    ``disabled`` wins over ``trusted``; files skipped by ``[when]`` do not count.
+    """
+    trusted: set[str] = set()
+    disabled: set[str] = set()
+    for layer in judged:
+        if layer.status == "applied" and layer.policy and layer.tier != "plugin":
+            trusted.update(layer.policy.trusted)
+            disabled.update(layer.policy.disabled)
+    return trusted - disabled, disabled
+
+
+_Entry = "tuple[tuple[int, int, int], Setting]"  # ((position, global 0 / app 1, n), setting)
+
+
+class LayerIndex:
+    """Step 2 for every app from one pass over the layers.
+
+    The layers are judged (``[when]``, ``[plugins] disabled``) once; every key's
+    settings are indexed by position, the global ones and each app's own. An
+    app's values are then its own settings and the global ones merged in
+    position order and applied in turn, so deciding N apps named in N files
+    costs N times the app's own settings, not N times every layer.
+    """
+
+    def __init__(
+        self,
+        layers: "Sequence[Layer]",
+        platform: "Platform | None",
+        untrusted_code: "Mapping[str, str]",
+    ) -> None:
+        trusted, disabled = plugin_lists(layers)
+        judged: list[Layer] = []
+        for layer in layers:
+            plugin = layer.tier == "plugin" and layer.status == "applied"
+            if plugin and layer.origin.source in disabled:
+                layer = layer._replace(status="disabled", reason="listed in [plugins] disabled")
+            judged.append(layer)
+        self.layers: tuple[Layer, ...] = tuple(judged)
+        self.platform = platform
+        self.problems = [f"{layer.origin}: {layer.reason}" for layer in judged if layer.failed]
+        # why a plugin layer may only tighten: untrusted, or its code is not a system file
+        self.only_tighten: dict[int, str] = {}
+        self.global_: dict[str, list[Any]] = {}
+        self.apps: dict[str, dict[str, list[Any]]] = {}
+        self.mentioned = sorted(
+            {app for layer in judged if layer.policy for app, _ in layer.policy.apps}
+        )
+        for i, layer in enumerate(judged):
+            if layer.status != "applied" or layer.policy is None:
+                continue
+            if layer.tier == "plugin":
+                name = layer.origin.source
+                why = (
+                    untrusted_code.get(name, "")
+                    if name in trusted
+                    else "untrusted plugin may only tighten"
+                )
+                if why:
+                    self.only_tighten[i] = why
+            for n, s in enumerate(layer.policy.policy):
+                self.global_.setdefault(s.key, []).append(((i, 0, n), s))
+            for app, settings in layer.policy.apps:
+                keys = self.apps.setdefault(app, {})
+                for n, s in enumerate(settings):
+                    keys.setdefault(s.key, []).append(((i, 1, n), s))
+
+    @classmethod
+    def build(
+        cls,
+        layers: "Sequence[Layer]",
+        platform: "Callable[[], Platform] | None" = None,
+        untrusted_code: "Mapping[str, str] | None" = None,
+    ) -> "LayerIndex":
+        """The index of ``layers``: sorted, ``[when]`` judged (the platform read
+        only if a layer asks), ``[plugins] disabled`` applied."""
+        judged, seen = judge_when(layers, platform)
+        return cls(judged, seen, untrusted_code or {})
+
+    def named(self) -> "list[str]":
+        """Every app named in a layer that was read (one ``[when]`` skips included)."""
+        return list(self.mentioned)
+
+    def values(self, app: "str | None", start: "Values") -> "tuple[Layer, ...]":
+        """Step 2: set ``start`` as the layers leave it for ``app``. Returns the
+        layers as they stand for this app (a plugin layer whose settings were
+        dropped for it is "restricted")."""
+        own = self.apps.get(app, {}) if app is not None else {}
+        dropped: dict[int, list[str]] = {}
+        for key in KEYS:
+            entries = self.global_.get(key, [])
+            if key in own:
+                entries = sorted(entries + own[key], key=lambda e: e[0])
+            for (i, _, _), s in entries:
+                if i in self.only_tighten and not tightens(key, s.value, start.get(key)):
+                    dropped.setdefault(i, []).append(f"{key} = {s.value}")
+                    continue
+                start.set(key, s.value, s.origin)
+            # each value lists the one it directly overrode (audit lists every layer):
+            # a thousand files each naming an app explain themselves in linear space
+            del start.overrode[key][:-1]
+        if not dropped:
+            return self.layers
+        layers = list(self.layers)
+        for i, what in sorted(dropped.items()):
+            reason = f"{self.only_tighten[i]}; dropped: " + ", ".join(what)
+            layers[i] = layers[i]._replace(status="restricted", reason=reason)
+        return tuple(layers)
+
+
+def finish(
+    app: "str | None",
+    values: "Values",
+    problems: "Sequence[str]",
+    choice: "Choice | None",
+    caps: "Sequence[Choice]",
+    now: "datetime | None",
+    first_on: "datetime | None",
+    explained: "Mapping[str, Any]",
+) -> "Decision":
+    """Steps 3 to 7, from the values the system layers left (``values``) and the
+    user's inputs. Any problem fails closed. ``explained`` holds the decision's
+    ``layers``, ``platform`` and ``plugins``, or ``_explain``: a function that
+    returns the first two when first asked."""
+    problems = list(problems)
+    if problems:  # fail closed: any unusable input forces the ceiling off
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        values.set(
+            "ceiling", Mode.OFF, Origin("error", f"fail closed ({count})"), "first: " + problems[0]
+        )
+    ceiling = Mode(values.get("ceiling"))
+    # 3. The default never exceeds the ceiling.
+    if values.get("default") > ceiling:
+        values.set("default", ceiling, values.current["ceiling"][1], "lowered to the ceiling")
+    default = Mode(values.get("default"))
+    # 4-5. The user's choice, or the default; never above the ceiling.
+    if choice is not None:
+        mode_origin, mode = choice.origin, choice.mode
+        if choice.error:
+            problems.append(choice.error)
+    else:
+        mode, mode_origin = default, values.current["default"][1]
+    trail: list[tuple[Value, Origin]] = []
+    note = ""
+    if mode > ceiling:
+        trail.append((mode, mode_origin))
+        mode, mode_origin = ceiling, values.current["ceiling"][1]
+        note = "lowered to the ceiling"
+    # 6. Caps (DO_NOT_TRACK and the like) can only lower.
+    for cap in caps:
+        if cap.mode < mode:
+            trail.append((mode, mode_origin))
+            mode, mode_origin = cap.mode, cap.origin
+            note = "lowered by " + str(cap.origin)
+    # 7. Upload waits upload_delay_days after the mode became on.
+    delay = int(values.get("upload_delay_days"))
+    on_since, may_upload, now = upload_window(mode, choice, first_on, now, delay)
+    decision = object.__new__(Decision)  # Record's checks are for callers; this is ours
+    decision.__dict__.update(
+        app=app,
+        mode=mode,
+        default=default,
+        ceiling=ceiling,
+        upload_delay_days=delay,
+        may_upload=may_upload,
+        locked=ceiling is Mode.OFF,
+        choice=choice,
+        on_since=on_since,
+        errors=tuple(one_line(p) for p in problems),
+        trace=(
+            *(values.trace(k) for k in KEYS),
+            Trace("mode", mode, mode_origin, tuple(trail), note),
+        ),
+        plugins=(),
+    )
+    decision.__dict__.update(explained)  # layers and platform, or _explain
+    return decision
+
+
+def decide(
+    app: "str | None",
+    *,
+    layers: "Sequence[Layer]" = (),
+    choice: "Choice | None" = None,
+    caps: "Sequence[Choice]" = (),
+    now: "datetime | None" = None,
+    app_default: "Mode | None" = None,
+    first_on: "datetime | None" = None,
+    platform: "Callable[[], Platform] | None" = None,
+    errors: "Sequence[str]" = (),
+    plugins: "Sequence[PluginInfo]" = (),
+    untrusted_code: "Mapping[str, str] | None" = None,
+    index: "LayerIndex | None" = None,
+) -> "Decision":
+    """The whole resolution for ``app`` from plain inputs: ``layers`` (or an
+    ``index`` already built from them), the user's ``choice`` and ``caps``,
+    ``errors`` met while gathering them (any fails closed), ``first_on`` (when
+    this user's mode was first seen on). ``now`` None: the clock is read only
+    if the mode is on."""
+    if index is None:
+        index = LayerIndex.build(layers, platform, untrusted_code)
+    values = Values.start(app_default)
+    found = index.values(app, values)
+    explained = {"layers": found, "platform": index.platform, "plugins": tuple(plugins)}
+    return finish(app, values, [*errors, *index.problems], choice, caps, now, first_on, explained)
