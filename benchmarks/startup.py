@@ -184,7 +184,7 @@ def startup(runs: int, count: bool) -> dict[str, Any]:
 def in_process(sizes: tuple[int, ...] = (10, 100, 1000)) -> dict[int, dict[str, float]]:
     """resolve() in one process: with the snapshot, and reading every file
     (first call: every file parsed; repeated: parse results reused)."""
-    from telemetry_policy import resolve, sources
+    from telemetry_policy import locations, resolve
 
     now = datetime.now(timezone.utc)
     out = {}
@@ -197,7 +197,7 @@ def in_process(sizes: tuple[int, ...] = (10, 100, 1000)) -> dict[int, dict[str, 
                 resolve("warm-up", root=root, environ=env, now=now)
                 first, again = [], []
                 for _ in range(3 if n >= 1000 else 7):
-                    sources._parsed.clear()
+                    locations._parsed.clear()
                     start = time.perf_counter()
                     resolve("demo", root=root, environ=env, now=now)
                     first.append(time.perf_counter() - start)
