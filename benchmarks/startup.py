@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What asking telemetry-policy costs a program's start (docs/authors.md, "What asking costs at start").
+"""What asking telemetry-policy costs a program's start (docs/authors.md).
 
     python benchmarks/startup.py [--runs 40] [--instructions] [--json]
 

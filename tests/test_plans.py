@@ -1,8 +1,8 @@
 """plans: each program with the decision that reaches it, from one reading."""
 
 from conftest import NOW
-from telemetry_policy.api import Inputs
 from telemetry_policy.catalogue import builtin
+from telemetry_policy.inputs import Inputs
 from telemetry_policy.model import Mode
 from telemetry_policy.plans import own_environ, plans, user_decisions
 

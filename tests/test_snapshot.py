@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import AS_ANOTHER_USER, NOW, PACKAGE_BUILD, run_cli
 from telemetry_policy import Mode, resolve, set_mode
-from telemetry_policy.api import evaluate
+from telemetry_policy.inputs import evaluate
 from telemetry_policy.snapshot import PATH, load
 from telemetry_policy.snapshot_build import build
 from telemetry_policy.sources import ENV_DISABLE

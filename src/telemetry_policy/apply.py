@@ -286,7 +286,9 @@ class _Run:
         again what the admin wrote, those very bytes are put back. A file
         apply creates starts from ``seeds``, the first that exists: Firefox
         reads /etc/firefox/policies/policies.json *instead of* its
-        distribution's policies.json, so that one's policies are carried over."""
+        distribution's policies.json, so that one's policies are carried over.
+        (Longer than most: taking back, seeding and putting the admin's bytes back
+        are one reconciliation of one file.)"""
         r, shown = self.r, self.r.shown(path)
         data = r.read(path)
         seeded = owned.get("seeded")

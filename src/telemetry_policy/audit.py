@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .api import Inputs, evaluate
 from .errors import one_line
+from .inputs import Inputs, evaluate
 from .locations import search_paths
 from .model import Decision, Trace, Value
 from .paths import join

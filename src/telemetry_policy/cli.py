@@ -67,7 +67,7 @@ def paths(c: Call) -> int:
 
 
 def resolve(c: Call) -> int:
-    from .api import evaluate
+    from .inputs import evaluate
 
     args = c.args
     d = evaluate(
@@ -84,8 +84,8 @@ def resolve(c: Call) -> int:
 def audit(c: Call) -> int:
     if c.args.programs:
         return _audit_programs(c)
-    from .api import check_app
     from .audit import as_json, as_text, run_audit
+    from .inputs import check_app
 
     decisions = run_audit(check_app(c.args.app), root=c.root, environ=c.environ)
     if c.args.json:

@@ -28,11 +28,9 @@ else:
         return lambda cls: cls
 
 
-from .errors import PolicyError, one_line  # noqa: E402 - after the typing-only names
-
 __all__ = [
     "MODES", "PRESETS", "Choice", "Decision", "Mode", "Origin", "Platform", "PluginInfo",
-    "PolicyError", "Record", "Trace", "is_app_name", "upload_window",
+    "Record", "Trace", "is_app_name", "upload_window",
 ]  # fmt: skip
 
 # --- Modes and presets (docs/format.md#modes-and-presets).
@@ -335,6 +333,8 @@ class Decision(Record):
         if self.locked:
             lines.append("  locked: the system ceiling is off; no user choice can enable telemetry")
         lines.extend(f"  error: {e}" for e in self.errors)
+        from .errors import one_line
+
         return "\n".join(one_line(line) for line in lines)
 
     def as_dict(self) -> "dict[str, Any]":

@@ -82,6 +82,8 @@ def user_directory(path: str, create: bool = False, mode: int = 0o700) -> "_Open
 
 
 def _walk_user(path: str, create: bool, mode: int) -> int | None:
+    # One walk, component by component (longer than most: each kind of entry
+    # on the way, and creating what is missing, is judged in the same loop).
     euid = os.geteuid()
     parts = [p for p in path.split("/") if p and p != "."]
     fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

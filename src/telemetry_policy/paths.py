@@ -13,17 +13,17 @@ A telemetry client imports this at every start: it imports only ``os`` and
 import os
 import stat
 
-from .errors import UserStoreError
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
-    "DIR_FLAGS", "READ_FLAGS", "absent", "join", "kind_of", "read_all", "state_path",
+    "DIR_FLAGS", "ENV_ROOT", "READ_FLAGS", "absent", "join", "kind_of", "read_all", "state_path",
     "store_path", "trusted_owners", "untrusted", "xdg_dir",
 ]  # fmt: skip
 
+#: The root prefix, as ``--root`` (docs/format.md#where-policy-lives).
+ENV_ROOT = "TELEMETRY_POLICY_ROOT"
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
 
@@ -105,6 +105,8 @@ def _home(environ: "Mapping[str, str]") -> str:
     try:
         return pwd.getpwuid(os.getuid()).pw_dir
     except KeyError:
+        from .errors import UserStoreError
+
         raise UserStoreError(
             "$HOME",
             f"not set, and uid {os.getuid()} has no passwd entry: your choices cannot be found",

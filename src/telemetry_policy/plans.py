@@ -3,7 +3,7 @@
 what a user's programs read).
 
 Every decision of one call comes from one reading of the policy
-(``api.Inputs``): a machine whose policy names a thousand apps is decided in
+(``inputs.Inputs``): a machine whose policy names a thousand apps is decided in
 one pass, not a thousand.
 """
 
@@ -13,8 +13,8 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from .api import Inputs
 from .catalogue import Plan, Target
+from .inputs import Inputs
 from .model import Mode
 
 __all__ = ["own_environ", "plans", "system_plans", "user_decisions"]

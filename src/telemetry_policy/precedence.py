@@ -17,10 +17,11 @@ compiled by the same index.
 # this at every start, and `from __future__ import annotations` would import one
 # module more (docs/authors.md#what-asking-costs-at-start).
 
-from .errors import PlatformError, one_line
 from .model import (
     BUILT_IN,
     DEFAULT_UPLOAD_DELAY_DAYS,
+    MODES,
+    Choice,
     Decision,
     Mode,
     Origin,
@@ -34,12 +35,23 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any
 
-    from .model import Choice, Platform, PluginInfo, Value
+    from .model import Platform, PluginInfo, Value
     from .policymodel import Layer
 
 __all__ = [
-    "DIRECTORIES", "KEYS", "USER_CHOICES", "LayerIndex", "Values", "decide",
-    "finish", "tightens",
+    "DIRECTORIES",
+    "ENV_DISABLE",
+    "ENV_DNT",
+    "ENV_MODE",
+    "KEYS",
+    "USER_CHOICES",
+    "LayerIndex",
+    "Values",
+    "decide",
+    "dnt_cap",
+    "env_choice",
+    "finish",
+    "tightens",
 ]  # fmt: skip
 
 #: The policy directories: (tier, directory inside the root), lowest precedence first.
@@ -53,8 +65,37 @@ DIRECTORIES: "tuple[tuple[str, str], ...]" = (
 #: ``app-native`` is the ``telemetry_policy_user_choice`` hook (Go's mode file,
 #: plugins' stores); the others are the built-in sources of those names.
 USER_CHOICES = ("env", "user-store", "app-native", "user-store-all")
+#: The environment's words (docs/format.md#environment).
+ENV_MODE = "TELEMETRY_POLICY_MODE"
+ENV_DNT = "DO_NOT_TRACK"
+ENV_DISABLE = "TELEMETRY_POLICY_DISABLE_PLUGINS"
 #: The keys a policy sets, in the order a decision shows them.
 KEYS = ("default", "ceiling", "upload_delay_days")
+
+
+def env_choice(environ: "Mapping[str, str]") -> "Choice | None":
+    """``TELEMETRY_POLICY_MODE``: the first user choice consulted."""
+    value = environ.get(ENV_MODE, "")
+    if not value:
+        return None
+    origin = Origin("env", ENV_MODE)
+    found = MODES.get(value)  # exactly: "ON " is not a mode
+    if found is not None:
+        return Choice(found, origin)
+    why = f"{ENV_MODE}={value[:40]!r} is not off, local or on; read as off"
+    return Choice(Mode.OFF, origin, None, why)
+
+
+def dnt_cap(environ: "Mapping[str, str]") -> "Choice | None":
+    """``DO_NOT_TRACK`` set to anything but empty, ``0`` or ``false``: at most
+    ``local``. Exactly those three: a value read loosely (`` FALSE``) could only
+    raise the mode. Capping at ``local``, not ``off``, lets a local-only system
+    export ``DO_NOT_TRACK=1`` for the programs that know only that switch without
+    turning this library's own clients from ``local`` to ``off``."""
+    value = environ.get(ENV_DNT)
+    if value is None or value in ("", "0", "false"):
+        return None
+    return Choice(Mode.LOCAL, Origin("env", ENV_DNT))
 
 
 def tightens(key: str, new: "Value", old: "Value") -> bool:
@@ -160,6 +201,8 @@ def judge_when(
             from .conditions import holds  # only files with [when] need it
 
             if seen is None and not unknown:
+                from .errors import PlatformError
+
                 try:
                     seen = platform() if platform else _no_platform()
                 except PlatformError as e:
@@ -309,7 +352,8 @@ def finish(
     """Steps 3 to 7, from the values the system layers left (``values``) and the
     user's inputs. Any problem fails closed. ``explained`` holds the decision's
     ``layers``, ``platform`` and ``plugins``, or ``_explain``: a function that
-    returns the first two when first asked."""
+    returns the first two when first asked. (One function, longer than most:
+    each step is written once, in the order docs/format.md gives them.)"""
     problems = list(problems)
     if problems:  # fail closed: any unusable input forces the ceiling off
         count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
@@ -354,7 +398,7 @@ def finish(
         locked=ceiling is Mode.OFF,
         choice=choice,
         on_since=on_since,
-        errors=tuple(one_line(p) for p in problems),
+        errors=_one_line_each(problems),
         trace=(
             *(values.trace(k) for k in KEYS),
             Trace("mode", mode, mode_origin, tuple(trail), note),
@@ -363,6 +407,14 @@ def finish(
     )
     decision.__dict__.update(explained)  # layers and platform, or _explain
     return decision
+
+
+def _one_line_each(problems: "Sequence[str]") -> "tuple[str, ...]":
+    if not problems:
+        return ()
+    from .errors import one_line
+
+    return tuple(one_line(p) for p in problems)
 
 
 def decide(

@@ -13,17 +13,19 @@ then never imports pluggy (docs/authors.md#what-asking-costs-at-start).
 # module more (docs/authors.md#what-asking-costs-at-start).
 
 from .errors import PluginError, UserStoreError, describe
-from .model import MODES, Choice, Mode, Origin, Record
-from .precedence import USER_CHOICES
+from .model import Record
+from .paths import ENV_ROOT
+from .precedence import ENV_DISABLE, ENV_DNT, ENV_MODE, USER_CHOICES, dnt_cap, env_choice
+from .userstore import store_choice
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from .context import Context
     from .entrypoints import EntryPoint
-    from .model import Decision, PluginInfo
+    from .model import Choice, Decision, PluginInfo
     from .plugins import Loaded
     from .policymodel import Layer
     from .userstore import Store
@@ -32,47 +34,6 @@ __all__ = [
     "BUILTINS", "BUILTIN_NAMES", "ENV_DISABLE", "ENV_DNT", "ENV_MODE", "ENV_ROOT", "Builtins",
     "PluginState", "dnt_cap", "env_choice", "file_layers", "store_choice",
 ]  # fmt: skip
-
-ENV_ROOT = "TELEMETRY_POLICY_ROOT"
-ENV_DISABLE = "TELEMETRY_POLICY_DISABLE_PLUGINS"
-ENV_MODE = "TELEMETRY_POLICY_MODE"
-ENV_DNT = "DO_NOT_TRACK"
-
-
-# --- Reading the inputs (also used by the snapshot's fast path in ``api``).
-
-
-def env_choice(environ: "Mapping[str, str]") -> "Choice | None":
-    """``TELEMETRY_POLICY_MODE``: the first user choice consulted."""
-    value = environ.get(ENV_MODE, "")
-    if not value:
-        return None
-    origin = Origin("env", ENV_MODE)
-    found = MODES.get(value)  # exactly: "ON " is not a mode
-    if found is not None:
-        return Choice(found, origin)
-    why = f"{ENV_MODE}={value[:40]!r} is not off, local or on; read as off"
-    return Choice(Mode.OFF, origin, None, why)
-
-
-def dnt_cap(environ: "Mapping[str, str]") -> "Choice | None":
-    """``DO_NOT_TRACK`` set to anything but empty, ``0`` or ``false``: at most
-    ``local``. Exactly those three: a value read loosely (`` FALSE``) could only
-    raise the mode. Capping at ``local``, not ``off``, lets a local-only system
-    export ``DO_NOT_TRACK=1`` for the programs that know only that switch without
-    turning this library's own clients from ``local`` to ``off``."""
-    value = environ.get(ENV_DNT)
-    if value is None or value in ("", "0", "false"):
-        return None
-    return Choice(Mode.LOCAL, Origin("env", ENV_DNT))
-
-
-def store_choice(store: "Store | UserStoreError", app: "str | None") -> "Choice | None":
-    """The user store's choice for ``app`` (None: ``[all]``); a store that
-    cannot be read counts as ``off``, and says why."""
-    if isinstance(store, UserStoreError):
-        return Choice(Mode.OFF, Origin("user", store.path), None, f"{store}; read as off")
-    return store.choice(app)
 
 
 def file_layers(root: str) -> "list[Layer]":

@@ -15,7 +15,15 @@ from .errors import UserStoreError, one_line, show_value
 from .model import MODES, Choice, Mode, Origin, Record, is_app_name
 from .paths import state_path, store_path, xdg_dir
 
-__all__ = ["Store", "load_store", "state_path", "store_path", "write_choice", "xdg_dir"]
+__all__ = [
+    "Store",
+    "load_store",
+    "state_path",
+    "store_choice",
+    "store_path",
+    "write_choice",
+    "xdg_dir",
+]
 
 TYPE_CHECKING = False  # a client reads these files at every start: import little
 if TYPE_CHECKING:
@@ -136,6 +144,14 @@ def load_store(path: str) -> Store:
             raise UserStoreError(path, f"invalid app name {show_value(app)}", _FIX_TABLE)
         choices[app] = _choice(path, f"app.{app}", table)
     return Store(path, choice_all, choices)
+
+
+def store_choice(store: Store | UserStoreError, app: str | None) -> Choice | None:
+    """The user store's choice for ``app`` (None: ``[all]``); a store that
+    cannot be read counts as ``off``, and says why."""
+    if isinstance(store, UserStoreError):
+        return Choice(Mode.OFF, Origin("user", store.path), None, f"{store}; read as off")
+    return store.choice(app)
 
 
 def _key(name: str) -> str:
