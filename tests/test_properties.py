@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import NOW
+from telemetry_policy.layerindex import LayerIndex
 from telemetry_policy.model import Choice, Origin, Platform
 from telemetry_policy.modes import Mode
 from telemetry_policy.policymodel import Layer, PolicyFile, Setting
-from telemetry_policy.precedence import LayerIndex, Values, decide, tightens
+from telemetry_policy.precedence import Values, admits, decide, tightens
 from telemetry_policy.testing import FakeRoot
 
 modes = st.sampled_from(list(Mode))
@@ -223,7 +224,7 @@ def test_one_index_decides_every_app_as_the_rule_applies_layer_by_layer(ls, choi
         fast = decide(app, choice=choice, caps=cap, now=NOW, app_default=default, index=index)
         assert fast == full
         values = Values.start(default)
-        index.values(app, values)
+        index.values(app, values, admits)
         expected = _step2_by_hand(ls, app, default)
         for key in ("default", "ceiling", "upload_delay_days"):
             assert values.trace(key) == expected.trace(key)

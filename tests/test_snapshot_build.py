@@ -2,7 +2,8 @@
 
 import marshal
 
-from telemetry_policy.precedence import LayerIndex, Values
+from telemetry_policy.layerindex import LayerIndex
+from telemetry_policy.precedence import Values, admits
 from telemetry_policy.snapshot import FORMAT, load
 from telemetry_policy.snapshot_build import build
 from telemetry_policy.sources import file_layers
@@ -19,7 +20,7 @@ def test_compiles_the_values_the_index_leaves_for_every_app(root):
     index = LayerIndex.build(file_layers(str(root.path)))
     for app in (None, "go", "unnamed"):
         expected = Values.start(None)
-        index.values(app, expected)
+        index.values(app, expected, admits)
         got = Values.start(None)
         got.replay(snapshot.values(app))
         assert [got.trace(k) for k in ("default", "ceiling", "upload_delay_days")] == [

@@ -135,7 +135,7 @@ def validate(c: Call) -> int:
 
 def set_(c: Call) -> int:
     """``set`` and ``unset``."""
-    from .api import set_mode
+    from .inputs import set_mode
     from .paths import store_path
 
     args = c.args

@@ -232,12 +232,10 @@ def find(environ: "Mapping[str, str]", write: bool) -> "tuple[list[EntryPoint], 
     keys = tuple((d, _key(d)) for d in dirs)
     if _memo is not None and _memo[0] == keys:
         return _memo[1], _memo[2]
-    from .errors import PolicyError
-
     try:
         path: str | None = cache_path(environ)
-    except PolicyError:
-        path = None  # no home to keep a cache in: only slower
+    except Exception:  # no home to keep a cache in (UserStoreError): only slower
+        path = None
     cache = _read_cache(path) if path and any(k for _, k in keys) else {}
     fresh: Cache = {}
     found: list[EntryPoint] = []

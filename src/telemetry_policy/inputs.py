@@ -1,5 +1,5 @@
 """The full resolution's inputs: one reading of the policy files and plugins
-(:class:`Inputs`), and ``evaluate`` on it. ``api.resolve`` comes here when the
+(:class:`Inputs`), ``evaluate`` on it, and ``set_mode``. ``telemetry_policy.resolve`` comes here when the
 snapshot cannot answer; the commands decide every app from one ``Inputs``.
 """
 
@@ -18,13 +18,13 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from .context import Context
+    from .layerindex import LayerIndex
     from .model import Choice, Decision
     from .plugins import Hooks, Loaded
     from .policymodel import Layer
-    from .precedence import LayerIndex
     from .sources import Builtins, PluginState
 
-__all__ = ["Inputs", "check_app", "evaluate"]
+__all__ = ["Inputs", "check_app", "evaluate", "set_mode"]
 
 
 def check_app(app: str | None) -> str | None:
@@ -93,7 +93,7 @@ class Inputs:
         user: bool = True,
     ) -> None:
         from .context import Context
-        from .precedence import LayerIndex
+        from .layerindex import LayerIndex
         from .sources import Builtins
 
         self.environ = os.environ if environ is None else environ
@@ -190,7 +190,7 @@ def _external_plugins(
     With no plugin to load, the built-in sources are called without pluggy.
     """
     from .entrypoints import find
-    from .precedence import judge_when, plugin_lists
+    from .layerindex import judge_when, plugin_lists
     from .sources import BUILTIN_NAMES, Builtins, PluginState
 
     trusted, disabled = plugin_lists(judge_when(file_layers, context.platform)[0])
@@ -227,3 +227,46 @@ def _external_plugins(
         if x.untrusted_code
     }
     return hooks, PluginState(entries, loaded, trusted, disabled, blocked, errors, untrusted)
+
+
+def set_mode(
+    app: str | None,
+    mode: Mode | str | None,
+    *,
+    root: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Record the user's choice for ``app`` (None: every app); ``mode=None`` forgets it.
+
+    A mode above the ceiling (for the app, or the global one) raises
+    RefusedError naming where the ceiling was set. Returns the new decision.
+    A choice for ``go`` is also written to Go's own mode file, which is what
+    the Go toolchain reads (and, being Go's own, outranks ``[all]``).
+    """
+    from .errors import RefusedError
+    from .paths import store_path
+    from .userstore import write_choice
+
+    environ = os.environ if environ is None else environ
+    if now is None:
+        from .clock import current_time
+
+        now = current_time()
+    wanted = _mode(mode, "mode")
+    system = evaluate(app, root=root, environ=environ, now=now)
+    if wanted is not None and wanted > system.ceiling:
+        origin = system.origin_of("ceiling")
+        why = f" ({system.errors[0]})" if system.errors else ""
+        raise RefusedError(
+            f"{wanted} is above the ceiling {system.ceiling} for "
+            f"{app or 'all apps'}, set by {origin}{why}"
+        )
+    if app == "go" and wanted is not None:
+        from .gofile import mode_file, write_mode
+
+        path = mode_file(environ)
+        if path is not None:
+            write_mode(path, wanted, now)
+    write_choice(store_path(environ), app, wanted, now)
+    return evaluate(app, root=root, environ=environ, now=now)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import dataclass_transform
 
-    from .policymodel import Layer
+    from .policymodel import Layer, PluginInfo
 
     R = TypeVar("R", bound="Record")
 else:
@@ -29,7 +29,7 @@ else:
 
 
 __all__ = [
-    "MODES", "PRESETS", "Choice", "Decision", "Mode", "Origin", "Platform", "PluginInfo",
+    "MODES", "PRESETS", "Choice", "Decision", "Mode", "Origin", "Platform",
     "Record", "Trace", "is_app_name", "upload_window",
 ]  # fmt: skip
 
@@ -263,17 +263,6 @@ class Trace(Record):
     note: str = ""
 
 
-class PluginInfo(Record):
-    name: str
-    kind: str  # built-in or external
-    hooks: tuple[str, ...]
-    status: str = "loaded"  # loaded, disabled, blocked, error
-    distribution: str = ""
-    version: str = ""
-    trusted: bool = False  # may raise values, not only lower them
-    note: str = ""  # why it is not loaded or not trusted
-
-
 class Decision(Record):
     """What an app may do, and why. ``app`` is None for the global decision."""
 
@@ -290,7 +279,7 @@ class Decision(Record):
     layers: "tuple[Layer, ...]"
     trace: "tuple[Trace, ...]"
     platform: "Platform | None" = None
-    plugins: "tuple[PluginInfo, ...]" = ()
+    plugins: "tuple[PluginInfo, ...]" = ()  # audit: every plugin and what became of it
 
     def __getattr__(self, name: str) -> "Any":
         # A decision answered from the snapshot reads the layers and platform that

@@ -23,9 +23,9 @@ from .context import Context
 from .entrypoints import EntryPoint, search_path
 from .errors import PluginError, PolicyFileError, describe, safe_repr
 from .hookspecs import PROJECT, hookimpl
-from .model import Choice, Decision, Mode, Origin, PluginInfo, Record
+from .model import Choice, Decision, Mode, Origin, Record
 from .policyfile import PLUGIN_NAME, check_document
-from .policymodel import Layer
+from .policymodel import Layer, PluginInfo
 from .precedence import USER_CHOICES
 from .sources import BUILTIN_NAMES, BUILTINS, CHOICE_SLOT, PluginState, plugin_infos
 

@@ -84,3 +84,14 @@ class Layer(Record):
     @property
     def failed(self) -> bool:
         return self.status in ("invalid", "refused")
+
+
+class PluginInfo(Record):
+    name: str
+    kind: str  # built-in or external
+    hooks: tuple[str, ...]
+    status: str = "loaded"  # loaded, disabled, blocked, error
+    distribution: str = ""
+    version: str = ""
+    trusted: bool = False  # may raise values, not only lower them
+    note: str = ""  # why it is not loaded or not trusted

@@ -2,14 +2,15 @@
 resolution (docs/format.md#resolution) as one pure function of its inputs.
 
 Files, environment and the clock are read at the edges; this module only
-combines what it is given. Step 2 runs over a :class:`LayerIndex` built once
+combines what it is given. Step 2 runs over a ``layerindex.LayerIndex`` built once
 per reading of the policy (every app's settings indexed by position), so
 deciding every app named in policy costs what reading the policy costs; a
 client answered from the snapshot gives :func:`finish` the values step 2 left,
 compiled by the same index.
 
     index = LayerIndex.build(layers, platform)
-    values, layers = index.values("mytool", app_default=None)
+    values = Values.start(None)
+    layers = index.values("mytool", values, admits)
     decision = finish("mytool", values, index.problems, choice, caps, now, ...)
 """
 
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any
 
-    from .model import Platform, PluginInfo, Value
-    from .policymodel import Layer
+    from .layerindex import LayerIndex
+    from .model import Platform, Value
+    from .policymodel import Layer, PluginInfo
 
 __all__ = [
     "DIRECTORIES",
@@ -45,7 +47,6 @@ __all__ = [
     "ENV_MODE",
     "KEYS",
     "USER_CHOICES",
-    "LayerIndex",
     "Values",
     "decide",
     "dnt_cap",
@@ -101,6 +102,12 @@ def dnt_cap(environ: "Mapping[str, str]") -> "Choice | None":
 def tightens(key: str, new: "Value", old: "Value") -> bool:
     """Is ``new`` at least as private as ``old``? A longer upload delay is."""
     return new >= old if key == "upload_delay_days" else new <= old
+
+
+def admits(key: str, new: "Value", old: "Value", only_tighten: str) -> bool:
+    """Step 2's rule for one setting: it applies, unless its layer may only
+    tighten (``only_tighten`` says why: an untrusted plugin) and it would not."""
+    return not only_tighten or tightens(key, new, old)
 
 
 class Values:
@@ -182,161 +189,6 @@ def _value(key: str, number: object) -> "Value":
     if type(number) is not int:
         raise ValueError("not a value")
     return number if key == "upload_delay_days" else Mode(number)
-
-
-def judge_when(
-    layers: "Sequence[Layer]", platform: "Callable[[], Platform] | None"
-) -> "tuple[list[Layer], Platform | None]":
-    """The layers in application order, those whose ``[when]`` fails marked skipped
-    (and every one with ``[when]`` invalid when the platform cannot be read).
-
-    The platform is read only if some layer has ``[when]``.
-    """
-    judged: list[Layer] = []
-    seen: Platform | None = None
-    unknown = ""
-    for layer in sorted(layers, key=lambda layer: layer.sort_key):
-        when = layer.policy.when if layer.status == "applied" and layer.policy else None
-        if when is not None:
-            from .conditions import holds  # only files with [when] need it
-
-            if seen is None and not unknown:
-                from .errors import PlatformError
-
-                try:
-                    seen = platform() if platform else _no_platform()
-                except PlatformError as e:
-                    unknown = str(e)
-            if unknown:
-                layer = layer._replace(
-                    status="invalid",
-                    reason=f"its [when] cannot be judged: {unknown}; fix the os-release file",
-                )
-            else:
-                assert seen is not None
-                ok, why = holds(when, seen)
-                if not ok:
-                    layer = layer._replace(status="skipped", reason=why)
-        judged.append(layer)
-    return judged, seen
-
-
-def _no_platform() -> "Platform":
-    from .model import Platform
-
-    return Platform("", "")
-
-
-def plugin_lists(judged: "Sequence[Layer]") -> "tuple[set[str], set[str]]":
-    """``[plugins]`` trusted and disabled, merged from the applied system files.
-
-    ``disabled`` wins over ``trusted``; files skipped by ``[when]`` do not count.
-    """
-    trusted: set[str] = set()
-    disabled: set[str] = set()
-    for layer in judged:
-        if layer.status == "applied" and layer.policy and layer.tier != "plugin":
-            trusted.update(layer.policy.trusted)
-            disabled.update(layer.policy.disabled)
-    return trusted - disabled, disabled
-
-
-_Entry = "tuple[tuple[int, int, int], Setting]"  # ((position, global 0 / app 1, n), setting)
-
-
-class LayerIndex:
-    """Step 2 for every app from one pass over the layers.
-
-    The layers are judged (``[when]``, ``[plugins] disabled``) once; every key's
-    settings are indexed by position, the global ones and each app's own. An
-    app's values are then its own settings and the global ones merged in
-    position order and applied in turn, so deciding N apps named in N files
-    costs N times the app's own settings, not N times every layer.
-    """
-
-    def __init__(
-        self,
-        layers: "Sequence[Layer]",
-        platform: "Platform | None",
-        untrusted_code: "Mapping[str, str]",
-    ) -> None:
-        trusted, disabled = plugin_lists(layers)
-        judged: list[Layer] = []
-        for layer in layers:
-            plugin = layer.tier == "plugin" and layer.status == "applied"
-            if plugin and layer.origin.source in disabled:
-                layer = layer._replace(status="disabled", reason="listed in [plugins] disabled")
-            judged.append(layer)
-        self.layers: tuple[Layer, ...] = tuple(judged)
-        self.platform = platform
-        self.problems = [f"{layer.origin}: {layer.reason}" for layer in judged if layer.failed]
-        # why a plugin layer may only tighten: untrusted, or its code is not a system file
-        self.only_tighten: dict[int, str] = {}
-        self.global_: dict[str, list[Any]] = {}
-        self.apps: dict[str, dict[str, list[Any]]] = {}
-        self.mentioned = sorted(
-            {app for layer in judged if layer.policy for app, _ in layer.policy.apps}
-        )
-        for i, layer in enumerate(judged):
-            if layer.status != "applied" or layer.policy is None:
-                continue
-            if layer.tier == "plugin":
-                name = layer.origin.source
-                why = (
-                    untrusted_code.get(name, "")
-                    if name in trusted
-                    else "untrusted plugin may only tighten"
-                )
-                if why:
-                    self.only_tighten[i] = why
-            for n, s in enumerate(layer.policy.policy):
-                self.global_.setdefault(s.key, []).append(((i, 0, n), s))
-            for app, settings in layer.policy.apps:
-                keys = self.apps.setdefault(app, {})
-                for n, s in enumerate(settings):
-                    keys.setdefault(s.key, []).append(((i, 1, n), s))
-
-    @classmethod
-    def build(
-        cls,
-        layers: "Sequence[Layer]",
-        platform: "Callable[[], Platform] | None" = None,
-        untrusted_code: "Mapping[str, str] | None" = None,
-    ) -> "LayerIndex":
-        """The index of ``layers``: sorted, ``[when]`` judged (the platform read
-        only if a layer asks), ``[plugins] disabled`` applied."""
-        judged, seen = judge_when(layers, platform)
-        return cls(judged, seen, untrusted_code or {})
-
-    def named(self) -> "list[str]":
-        """Every app named in a layer that was read (one ``[when]`` skips included)."""
-        return list(self.mentioned)
-
-    def values(self, app: "str | None", start: "Values") -> "tuple[Layer, ...]":
-        """Step 2: set ``start`` as the layers leave it for ``app``. Returns the
-        layers as they stand for this app (a plugin layer whose settings were
-        dropped for it is "restricted")."""
-        own = self.apps.get(app, {}) if app is not None else {}
-        dropped: dict[int, list[str]] = {}
-        for key in KEYS:
-            entries = self.global_.get(key, [])
-            if key in own:
-                entries = sorted(entries + own[key], key=lambda e: e[0])
-            for (i, _, _), s in entries:
-                if i in self.only_tighten and not tightens(key, s.value, start.get(key)):
-                    dropped.setdefault(i, []).append(f"{key} = {s.value}")
-                    continue
-                start.set(key, s.value, s.origin)
-            # each value lists the one it directly overrode (audit lists every layer):
-            # a thousand files each naming an app explain themselves in linear space
-            del start.overrode[key][:-1]
-        if not dropped:
-            return self.layers
-        layers = list(self.layers)
-        for i, what in sorted(dropped.items()):
-            reason = f"{self.only_tighten[i]}; dropped: " + ", ".join(what)
-            layers[i] = layers[i]._replace(status="restricted", reason=reason)
-        return tuple(layers)
 
 
 def finish(
@@ -438,8 +290,10 @@ def decide(
     this user's mode was first seen on). ``now`` None: the clock is read only
     if the mode is on."""
     if index is None:
-        index = LayerIndex.build(layers, platform, untrusted_code)
+        from .layerindex import LayerIndex as Index
+
+        index = Index.build(layers, platform, untrusted_code)
     values = Values.start(app_default)
-    found = index.values(app, values)
+    found = index.values(app, values, admits)
     explained = {"layers": found, "platform": index.platform, "plugins": tuple(plugins)}
     return finish(app, values, [*errors, *index.problems], choice, caps, now, first_on, explained)

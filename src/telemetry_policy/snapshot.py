@@ -12,8 +12,8 @@ one of those is still exactly as it was: one ``stat`` each (and an ``access``
 for each file read), no file opened.
 
 This module only reads it: with a usable snapshot and no plugin installed,
-``api.resolve()`` takes from it what step 2 of the resolution left for the app
-(the values with their origins, compiled by ``precedence.LayerIndex``) and
+``telemetry_policy.resolve()`` takes from it what step 2 of the resolution left for the app
+(the values with their origins, compiled by ``layerindex.LayerIndex``) and
 gives them to ``precedence.finish`` with the user's choice: the same function
 the full resolution ends in, with other inputs (property-tested:
 tests/test_snapshot.py). A decision's layers and platform are decoded from it
@@ -61,13 +61,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .model import Platform
-    from .policymodel import Layer, Setting
 
 PATH = "/var/cache/telemetry-policy/policy.snapshot"
 FORMAT = ("telemetry-policy snapshot", 4)
 _MAX = 64 * 1024 * 1024
-_MODE_KEYS = ("default", "ceiling")
-_KEYS = (*_MODE_KEYS, "upload_delay_days")
 # How discovery looked at a path (``locations`` notes each), so what of it counts:
 TYPE = "t"  # what kind of file it is (not followed): a directory on the way
 OWNER = "o"  # its owner: the root prefix (whose owner is trusted)
@@ -177,63 +174,6 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(_text(v) for v in value)
 
 
-def _line(value: object) -> int | None:
-    if value is not None and type(value) is not int:
-        raise ValueError("not a line number")
-    return value
-
-
-def _origin(value: "tuple[Any, ...]") -> "Any":
-    from .model import Origin
-
-    kind, source, line = value
-    return Origin(_text(kind), _text(source), _line(line))
-
-
-def _settings(value: "tuple[Any, ...]") -> "tuple[Setting, ...]":
-    from .model import Mode
-    from .policymodel import Setting
-
-    out = []
-    for key, number, origin in value:
-        if key not in _KEYS or type(number) is not int:
-            raise ValueError("not a setting")
-        out.append(Setting(key, Mode(number) if key in _MODE_KEYS else number, _origin(origin)))
-    return tuple(out)
-
-
-def decode_layer(value: "tuple[Any, ...]") -> "Layer":
-    """A layer as ``snapshot_build.encode_layer`` wrote it; raises ValueError or
-    TypeError if it is not one."""
-    from .policymodel import Condition, Layer, PolicyFile
-
-    name, origin, tier, status, reason, policy, main = value
-    decoded = None
-    if policy is not None:
-        source, settings, apps, when, trusted, disabled = policy
-        condition = None
-        if when is not None:
-            distro, version, line = when
-            condition = Condition(
-                None if distro is None else _strings(distro),
-                None if version is None else _text(version),
-                _line(line),
-            )
-        decoded = PolicyFile(
-            _text(source),
-            _settings(settings),
-            tuple((_text(app), _settings(s)) for app, s in apps),
-            condition,
-            _strings(trusted),
-            _strings(disabled),
-        )
-    if type(main) is not bool:
-        raise ValueError("not a flag")
-    return Layer(
-        _text(name), _origin(origin), _text(tier), _text(status), _text(reason), decoded, main
-    )
-
-
 class Snapshot:
     """A usable snapshot: what step 2 left for each app named in policy (and,
     under None, for any other), the problems of the policy files, and the
@@ -252,10 +192,6 @@ class Snapshot:
         if type(found) is not tuple:
             raise ValueError("not values")
         return found
-
-    def layers(self) -> "list[Layer]":
-        """The policy files as layers, as discovery finds them (sorted)."""
-        return [decode_layer(e) for e in self.encoded]
 
     def platform(self) -> "Platform":
         """The platform as the compiler read it; raises PlatformError with the

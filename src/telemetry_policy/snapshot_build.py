@@ -7,22 +7,41 @@ from __future__ import annotations
 import marshal
 import os
 
-from .model import Origin, Platform
+from .model import Mode, Origin, Platform
 from .paths import trusted_owners
-from .policymodel import Layer, Setting
-from .snapshot import _FULL, FORMAT, LINK, LIST, READ, TRUST, TYPE, content, fingerprint
+from .policymodel import Condition, Layer, PolicyFile, Setting
+from .snapshot import (
+    _FULL,
+    FORMAT,
+    LINK,
+    LIST,
+    READ,
+    TRUST,
+    TYPE,
+    Snapshot,
+    _strings,
+    _text,
+    content,
+    fingerprint,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+_MODE_KEYS = ("default", "ceiling")
+_KEYS = (*_MODE_KEYS, "upload_delay_days")
 
-def _origin(o: Origin) -> tuple[Any, ...]:
+
+# --- The layers as plain values, and back.
+
+
+def _plain_origin(o: Origin) -> tuple[Any, ...]:
     return (o.kind, o.source, o.line)
 
 
-def _settings(settings: tuple[Setting, ...]) -> tuple[Any, ...]:
-    return tuple((s.key, int(s.value), _origin(s.origin)) for s in settings)
+def _plain_settings(settings: tuple[Setting, ...]) -> tuple[Any, ...]:
+    return tuple((s.key, int(s.value), _plain_origin(s.origin)) for s in settings)
 
 
 def encode_layer(layer: Layer) -> tuple[Any, ...]:
@@ -32,16 +51,71 @@ def encode_layer(layer: Layer) -> tuple[Any, ...]:
         when = None if p.when is None else (p.when.distro, p.when.distro_version, p.when.line)
         policy = (
             p.source,
-            _settings(p.policy),
-            tuple((app, _settings(s)) for app, s in p.apps),
+            _plain_settings(p.policy),
+            tuple((app, _plain_settings(s)) for app, s in p.apps),
             when,
             p.trusted,
             p.disabled,
         )
     return (
-        layer.name, _origin(layer.origin), layer.tier, layer.status, layer.reason, policy,
+        layer.name, _plain_origin(layer.origin), layer.tier, layer.status, layer.reason, policy,
         layer.main,
     )  # fmt: skip
+
+
+def _line(value: object) -> int | None:
+    if value is not None and type(value) is not int:
+        raise ValueError("not a line number")
+    return value
+
+
+def _origin(value: tuple[Any, ...]) -> Origin:
+    kind, source, line = value
+    return Origin(_text(kind), _text(source), _line(line))
+
+
+def _settings(value: tuple[Any, ...]) -> tuple[Setting, ...]:
+    out = []
+    for key, number, origin in value:
+        if key not in _KEYS or type(number) is not int:
+            raise ValueError("not a setting")
+        out.append(Setting(key, Mode(number) if key in _MODE_KEYS else number, _origin(origin)))
+    return tuple(out)
+
+
+def decode_layer(value: tuple[Any, ...]) -> Layer:
+    """A layer as ``snapshot_build.encode_layer`` wrote it; raises ValueError or
+    TypeError if it is not one."""
+    name, origin, tier, status, reason, policy, main = value
+    decoded = None
+    if policy is not None:
+        source, settings, apps, when, trusted, disabled = policy
+        condition = None
+        if when is not None:
+            distro, version, line = when
+            condition = Condition(
+                None if distro is None else _strings(distro),
+                None if version is None else _text(version),
+                _line(line),
+            )
+        decoded = PolicyFile(
+            _text(source),
+            _settings(settings),
+            tuple((_text(app), _settings(s)) for app, s in apps),
+            condition,
+            _strings(trusted),
+            _strings(disabled),
+        )
+    if type(main) is not bool:
+        raise ValueError("not a flag")
+    return Layer(
+        _text(name), _origin(origin), _text(tier), _text(status), _text(reason), decoded, main
+    )
+
+
+def layers_of(snapshot: Snapshot) -> list[Layer]:
+    """The policy files as layers, as discovery found them when it was compiled."""
+    return [decode_layer(e) for e in snapshot.encoded]
 
 
 # --- Compiling (by apply).
@@ -146,8 +220,9 @@ def _compile(root: str) -> tuple[Any, ...]:
     for any other."""
     from .context import Context
     from .errors import PlatformError
+    from .layerindex import LayerIndex
     from .locations import file_layers
-    from .precedence import LayerIndex, Values
+    from .precedence import Values, admits
 
     found = file_layers(root)
     context = Context(root, {}, None)
@@ -167,7 +242,7 @@ def _compile(root: str) -> tuple[Any, ...]:
     system: dict[str | None, tuple[Any, ...]] = {}
     for app in [None, *index.named()]:
         values = Values.start(None)
-        index.values(app, values)
+        index.values(app, values, admits)
         system[app] = values.plain()
     encoded = tuple(encode_layer(layer) for layer in found)
     return encoded, system, tuple(index.problems), platform

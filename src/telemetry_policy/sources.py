@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 
     from .context import Context
     from .entrypoints import EntryPoint
-    from .model import Choice, Decision, PluginInfo
+    from .model import Choice, Decision
     from .plugins import Loaded
-    from .policymodel import Layer
+    from .policymodel import Layer, PluginInfo
     from .userstore import Store
 
 __all__ = [
@@ -43,8 +43,10 @@ def file_layers(root: str) -> "list[Layer]":
 
     found = load(root)
     if found is not None:
+        from .snapshot_build import layers_of
+
         try:
-            return found.layers()
+            return layers_of(found)
         except Exception:  # an entry that is not a layer: read the files instead
             pass
     from .locations import file_layers as discovered
@@ -150,7 +152,7 @@ def plugin_infos(
 ) -> "list[PluginInfo]":
     """Every plugin, built-in (name, its hooks) or installed, and what became of
     it (for audit). ``hooks_of`` names the hooks an installed plugin implements."""
-    from .model import PluginInfo
+    from .policymodel import PluginInfo
 
     out = [PluginInfo(name, "built-in", hooks, "loaded", trusted=True) for name, hooks in builtin]
     for entry in state.entries:

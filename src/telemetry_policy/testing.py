@@ -144,7 +144,7 @@ class FakeRoot:
         """Record this user's choice for ``app`` (None: every app) as
         ``telemetry-policy set`` and ``set_mode`` do: refused (RefusedError)
         above the ceiling. ``mode=None`` forgets it."""
-        from .api import set_mode
+        from .inputs import set_mode
 
         return set_mode(app, mode, root=str(self.path), environ=self.environ())
 
@@ -184,7 +184,7 @@ class FakeRoot:
     ) -> Decision:
         """``telemetry_policy.resolve`` against this root and home (the first-on
         date is recorded in this home's state, so upload delays end)."""
-        from .api import resolve
+        from . import resolve
 
         return resolve(
             app, root=str(self.path), environ=environ or self.environ(), now=now, **kwargs
