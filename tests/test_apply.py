@@ -556,17 +556,19 @@ def test_chromium_policy_of_ours_sorts_after_an_admins_and_audit_reads_the_last(
     later.parent.mkdir(parents=True)
     earlier = at(root, "etc/chromium/policies/managed/site.json")
     earlier.write_text('{"MetricsReportingEnabled": true}')
+    at(root, "usr/bin/chromium").parent.mkdir(parents=True, exist_ok=True)
+    at(root, "usr/bin/chromium").touch()  # installed: audit --programs judges it
     preset(root, "forced-off")
     run(root, "apply")
     assert sorted(p.name for p in later.parent.iterdir()) == [
         "site.json",
         "zz-telemetry-policy.json",
     ]
-    _, out, _ = run(root, "audit", "--programs", "--json")
+    _, out, _ = run(root, "audit", "--programs", "--all", "--json")
     chromium = next(p for p in json.loads("\n".join(out))["programs"] if p["program"] == "chromium")
     assert chromium["complies"] is True
     later.write_text('{"MetricsReportingEnabled": true}')  # sorts after ours: Chromium takes it
-    _, out, _ = run(root, "audit", "--programs", "--json")
+    _, out, _ = run(root, "audit", "--programs", "--all", "--json")
     chromium = next(p for p in json.loads("\n".join(out))["programs"] if p["program"] == "chromium")
     assert chromium["complies"] is False and "zzz-admin.json" in chromium["now"]["switch"]
 

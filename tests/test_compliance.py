@@ -11,8 +11,8 @@ from conftest import run_cli
 POPCON_BIN = "usr/sbin/popularity-contest"
 
 
-def programs(root, **env):
-    code, out, err = run_cli(root, "audit", "--programs", "--json", **env)
+def programs(root, *flags, **env):
+    code, out, err = run_cli(root, "audit", "--programs", "--json", *flags, **env)
     data = json.loads(out)
     return code, {p["program"]: p for p in data["programs"]}, err
 
@@ -44,22 +44,69 @@ def test_an_installed_program_that_does_not_obey_fails_the_audit(root):
     assert found["popularity-contest"]["now"]["switch"].startswith(
         'PARTICIPATE="no" (/etc/popularity-contest.d/zz-telemetry-policy.conf)'
     )
-    assert found["firefox"]["complies"] is True and found["firefox"]["now"]["locked"] is True
     assert code == 0  # every installed program complies
+    assert "firefox" not in found  # the system's view lists what is installed here
+    _, found, _ = programs(root, "--all")
+    firefox = found["firefox"]  # not installed: never "complies: no"
+    assert (firefox["installed"], firefox["complies"], firefox["now"]["locked"]) == (
+        False,
+        None,
+        True,
+    )
+    assert next(iter(found)) == "popularity-contest"  # installed ones first
+
+
+def _installed_everything(root):
+    """Every catalogued program, as if installed in the fake root."""
+    from telemetry_policy.catalogue import builtin
+
+    for t in builtin():
+        for what in t.installed:
+            path = root.path / (what.lstrip("/") if what.startswith("/") else f"usr/bin/{what}")
+            if path.is_symlink() or path.exists():
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+
+
+def test_the_systems_view_is_the_same_whoever_asks(root):
+    # a fact gathered by an agent (root, no login) must not depend on its environment
+    preset(root, "opt-in")
+    run_cli(root, "apply")
+    plain = programs(root, "--all")
+    assert programs(root, "--all", DO_NOT_TRACK="1", NEXT_TELEMETRY_DISABLED="0") == plain
+    nextjs = plain[1]["nextjs"]
+    assert nextjs["requires"]["whose"] == "a login's default"
+    assert nextjs["now"]["switch"] == "logins and services: NEXT_TELEMETRY_DISABLED=1"
+    assert nextjs["installed"] is False and nextjs["complies"] is None
+
+
+def test_an_installed_env_program_complies_after_apply_in_the_systems_view(root):
+    _installed_everything(root)
+    preset(root, "forced-off")
+    _, found, _ = programs(root)
+    assert found["nextjs"]["complies"] is None  # apply has not run: cannot tell
+    run_cli(root, "apply")
+    _, found, _ = programs(root)
+    assert found["nextjs"]["complies"] is True and found["go"]["complies"] is True
 
 
 def test_environment_switches_are_read_as_the_program_reads_them(root):
+    _installed_everything(root)
     preset(root, "opt-in")
-    _, found, _ = programs(root, NEXT_TELEMETRY_DISABLED="0", YARN_ENABLE_TELEMETRY="no")
+    _, found, _ = programs(
+        root, "--user", "--all", NEXT_TELEMETRY_DISABLED="0", YARN_ENABLE_TELEMETRY="no"
+    )
     assert found["nextjs"]["complies"] is True  # Next.js reads any non-empty value as off
     assert found["yarn"]["complies"] is False  # yarn reads only 0 or false (and fails on no)
     assert found["turbo"]["now"]["switch"] == "TURBO_TELEMETRY_DISABLED not set (its default: on)"
 
 
 def test_the_users_own_choice_is_what_the_environment_must_match(root):
+    _installed_everything(root)
     preset(root, "opt-in")
     run_cli(root, "set", "--all", "on")
-    _, found, _ = programs(root)
+    _, found, _ = programs(root, "--user", "--all")
     assert found["nextjs"]["requires"]["mode"] == "on" and found["nextjs"]["complies"] is True
 
 
@@ -68,10 +115,11 @@ def test_gos_mode_file_against_the_users_decision(root):
     mode = root.home / ".config/go/telemetry/mode"
     mode.parent.mkdir(parents=True)
     mode.write_text("on 2026-01-01")
-    _, found, _ = programs(root)
+    _installed_everything(root)
+    _, found, _ = programs(root, "--user")
     assert (found["go"]["requires"]["mode"], found["go"]["complies"]) == ("local", False)
     run_cli(root, "sync", "--user", "go")
-    assert programs(root)[1]["go"]["complies"] is True
+    assert programs(root, "--user")[1]["go"]["complies"] is True
 
 
 def test_text_output_names_what_does_not_comply(root):
@@ -81,7 +129,8 @@ def test_text_output_names_what_does_not_comply(root):
     assert code == 1
     header = "program installed the policy requires complies its own switch now"
     assert out.splitlines()[0].split() == header.split()
-    assert out.splitlines()[-1].startswith(
+    assert out.splitlines()[-2].startswith(
         "1 installed program(s) do not comply: popularity-contest"
     )
+    assert out.splitlines()[-1].startswith("(only catalogued programs are judged")
     assert os.path.exists(root.path / POPCON_BIN)

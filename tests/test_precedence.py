@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from conftest import NOW
+from telemetry_policy import resolve
 from telemetry_policy.model import Choice, Origin, Platform
 from telemetry_policy.modes import Mode
 from telemetry_policy.policymodel import Condition, Layer, PolicyFile, Setting
@@ -204,3 +205,45 @@ def test_json_form_has_the_documented_keys():
         "errors",
     } <= set(data)
     assert (data["app"], data["mode"], data["may_collect"]) == ("go", "on", True)
+
+
+# --- The tier rule: a lower tier may only tighten what a higher tier set.
+
+
+def test_a_vendor_dropin_cannot_lift_the_admins_forced_off(root):
+    # the case: debconf's answer in /etc, a package's opt-out in /usr/lib sorting later
+    root.write("admin", "policy.d/50-debconf.toml", '[policy]\npreset = "forced-off"\n')
+    root.write("vendor", "policy.d/60-vendor.toml", '[policy]\npreset = "opt-out"\n')
+    d = resolve("demo", app_default="on")
+    assert (d.default, d.ceiling, d.mode) == (OFF, OFF, OFF)
+    ceiling = next(t for t in d.trace if t.key == "ceiling")
+    assert "50-debconf.toml" in str(ceiling.origin)
+    assert "held: " in ceiling.note and "60-vendor.toml" in ceiling.note
+    vendor = next(layer for layer in d.layers if layer.name == "60-vendor.toml")
+    assert vendor.status == "restricted" and "a lower tier may only tighten" in vendor.reason
+
+
+def test_a_lower_tier_may_still_tighten_and_lengthen_the_delay(root):
+    root.write("admin", "policy.d/50-site.toml", '[policy]\npreset = "opt-out"\n')
+    root.write("vendor", "policy.d/90-vendor.toml",
+               '[policy]\nceiling = "local"\nupload_delay_days = 30\n')  # fmt: skip
+    d = resolve("demo")
+    assert (d.ceiling, d.upload_delay_days) == (LOCAL, 30)
+
+
+def test_within_one_tier_the_name_decides(root):
+    root.write("admin", "policy.d/50-debconf.toml", '[policy]\npreset = "forced-off"\n')
+    root.write("admin", "policy.d/60-site.toml", '[policy]\npreset = "opt-in"\n')
+    d = resolve("demo")
+    assert (d.default, d.ceiling) == (OFF, ON)
+    assert "60-site.toml" in str(next(t for t in d.trace if t.key == "ceiling").origin)
+
+
+def test_runtime_outranks_vendor_and_the_admin_outranks_runtime(root):
+    root.write("runtime", "policy.d/10-run.toml", '[policy]\nceiling = "local"\n')
+    root.write("vendor", "policy.d/20-vendor.toml", '[policy]\nceiling = "on"\n')
+    assert resolve("demo").ceiling is LOCAL
+    root.write("admin", "policy.d/05-admin.toml", '[policy]\nceiling = "on"\n')
+    assert resolve("demo").ceiling is LOCAL  # runtime, later by name, may tighten the admin
+    root.write("admin", "policy.d/30-admin.toml", '[policy]\nceiling = "on"\n')
+    assert resolve("demo").ceiling is ON

@@ -15,7 +15,7 @@ from telemetry_policy.layerindex import LayerIndex
 from telemetry_policy.model import Choice, Origin, Platform
 from telemetry_policy.modes import Mode
 from telemetry_policy.policymodel import Layer, PolicyFile, Setting
-from telemetry_policy.precedence import Values, admits, decide, tightens
+from telemetry_policy.precedence import STEP2, Values, decide, tightens
 from telemetry_policy.testing import FakeRoot
 
 modes = st.sampled_from(list(Mode))
@@ -207,6 +207,7 @@ def _step2_by_hand(ls, app, default):
         for s in (*layer.policy.policy, *layer.policy.app(app)):
             plugin = layer.tier == "plugin" and layer.origin.source not in trusted
             if plugin and not tightens(s.key, s.value, values.get(s.key)):
+                values.notes[s.key] = f"held: {s.origin} wanted {s.value}"
                 continue
             values.set(s.key, s.value, s.origin)
     for key in ("default", "ceiling", "upload_delay_days"):
@@ -224,7 +225,7 @@ def test_one_index_decides_every_app_as_the_rule_applies_layer_by_layer(ls, choi
         fast = decide(app, choice=choice, caps=cap, now=NOW, app_default=default, index=index)
         assert fast == full
         values = Values.start(default)
-        index.values(app, values, admits)
+        index.values(app, values, STEP2)
         expected = _step2_by_hand(ls, app, default)
         for key in ("default", "ceiling", "upload_delay_days"):
             assert values.trace(key) == expected.trace(key)

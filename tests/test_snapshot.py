@@ -182,7 +182,7 @@ def _forged(root) -> bytes:
     header, for_root, owners, seen, held, encoded, _, problems, platform = marshal.loads(
         build(str(root.path))
     )
-    on = (2, ("file", "/forged", None), None)
+    on = (2, ("file", "/forged", None), None, "")
     system = {None: (on, on, None), "demo": (on, on, None)}
     return marshal.dumps(
         (header, for_root, owners, seen, held, encoded, system, problems, platform)

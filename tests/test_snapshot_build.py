@@ -3,7 +3,7 @@
 import marshal
 
 from telemetry_policy.layerindex import LayerIndex
-from telemetry_policy.precedence import Values, admits
+from telemetry_policy.precedence import STEP2, Values
 from telemetry_policy.snapshot import FORMAT, load
 from telemetry_policy.snapshot_build import build
 from telemetry_policy.sources import file_layers
@@ -20,7 +20,7 @@ def test_compiles_the_values_the_index_leaves_for_every_app(root):
     index = LayerIndex.build(file_layers(str(root.path)))
     for app in (None, "go", "unnamed"):
         expected = Values.start(None)
-        index.values(app, expected, admits)
+        index.values(app, expected, STEP2)
         got = Values.start(None)
         got.replay(snapshot.values(app))
         assert [got.trace(k) for k in ("default", "ceiling", "upload_delay_days")] == [

@@ -84,6 +84,8 @@ def resolve(c: Call) -> int:
 def audit(c: Call) -> int:
     if c.args.programs:
         return _audit_programs(c)
+    if c.args.all or c.args.user:
+        raise UsageError("--all and --user go with audit --programs")
     from .audit import as_json, as_text, run_audit
     from .inputs import check_app
 
@@ -100,10 +102,11 @@ def _audit_programs(c: Call) -> int:
 
     if c.args.app:
         raise UsageError("audit --programs takes no APP")
-    found, errors = survey(c.root, c.environ, c.now)
+    found, errors = survey(c.root, c.environ, c.now, user=c.args.user, everything=c.args.all)
     if c.args.json:
-        _dump({"schema": 1, "root": c.root, "programs": [f.as_dict() for f in found],
-               "errors": errors})  # fmt: skip
+        view = "user" if c.args.user else "system"
+        _dump({"schema": 1, "root": c.root, "view": view, "judged": "catalogued programs only",
+               "programs": [f.as_dict() for f in found], "errors": errors})  # fmt: skip
     else:
         print(as_text(found))  # its lines were escaped one by one
     _report(errors)
@@ -189,11 +192,15 @@ def apply(c: Call) -> int:
 def session(c: Call) -> int:
     """``session`` and ``sync --user go``: a login's answer never comes from what
     it inherited, so only ``--root`` moves it."""
-    from .session import session
+    from .session import session, undo
 
     args = c.args
     if args.command == "sync" and not args.user:
         raise UsageError("sync works on your own settings: sync --user go")
+    if getattr(args, "undo", False):
+        for line in undo(c.environ):
+            _say(f"# {line}")
+        return 0
     fmt = getattr(args, "format", "sh")
     go = not getattr(args, "no_go", False)
     text, lines, errors, changed = session(

@@ -157,10 +157,19 @@ def _audit(sub: Any) -> None:
     p.add_argument(
         "--programs",
         action="store_true",
-        help="list every catalogued program: installed here?, what the policy requires, "
-        "what its own switch says now, whether it complies (exit 1 if an installed one "
-        "does not)",
+        help="list the catalogued programs installed here: what the policy requires, what "
+        "its own switch says now, whether it complies (exit 1 if one does not); the "
+        "system's view, the same whoever asks",
     )
+    p.add_argument(
+        "--all", action="store_true", help="with --programs: the whole catalogue, not only "
+        "what is installed here",
+    )  # fmt: skip
+    p.add_argument(
+        "--user", action="store_true", help="with --programs: judge by your own decisions, "
+        "and the switches as your session and files have them (default: the system's view, "
+        "whoever asks)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the audit as JSON")
 
 
@@ -243,6 +252,13 @@ def _session(sub: Any) -> None:
         "env: KEY=VALUE lines (environment generators)",
     )  # fmt: skip
     p.add_argument("--no-go", action="store_true", help="leave Go's mode file alone")
+    p.add_argument(
+        "--undo",
+        action="store_true",
+        help="take back what logins wrote in your own files (Go's mode file, where it "
+        "still holds what the login hook wrote); the package's removal runs this for "
+        "every user",
+    )
     p.add_argument("--check", action="store_true", help="report what Go would get (exit 1)")
 
 

@@ -12,7 +12,6 @@ machine.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -34,8 +33,8 @@ class Status(Record):
 
     @property
     def complies(self) -> bool | None:
-        """None when the program's switch cannot be read."""
-        if self.reading.mode is None:
+        """None when the program is not installed or its switch cannot be read."""
+        if not self.installed or self.reading.mode is None:
             return None
         if self.reading.mode > self.required:
             return False
@@ -59,34 +58,76 @@ class Status(Record):
         }
 
 
-def installed(target: Target, root: str) -> bool:
+#: Where an installed command is looked for: the system's own directories under
+#: the root, never the PATH of whoever asks (the system's view is the same for all).
+BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def installed(target: Target, root: str, path: str | None = None) -> bool:
+    """Is ``target`` installed under ``root``: one of its files exists, or one of
+    its commands is in the system's directories (or on ``path``, for a user)."""
     for what in target.installed:
         if what.startswith("/"):
             if os.path.lexists(join(root, what)):
                 return True
-        elif root == "/" and shutil.which(what):
+            continue
+        dirs = [join(root, d) for d in BIN_DIRS]
+        if path is not None and root == "/":
+            dirs += [d for d in path.split(":") if d.startswith("/")]
+        if any(os.path.lexists(os.path.join(d, what)) for d in dirs):
             return True
     return False
 
 
-def survey(root: str, environ: Mapping[str, str], now: datetime) -> tuple[list[Status], list[str]]:
-    """Every catalogued program and whether it complies, with the problems met."""
+def survey(
+    root: str,
+    environ: Mapping[str, str],
+    now: datetime,
+    *,
+    user: bool = False,
+    everything: bool = False,
+) -> tuple[list[Status], list[str]]:
+    """Every catalogued program (installed ones only unless ``everything``,
+    installed first) and whether it complies, with the problems met.
+
+    The system's view (the default) does not depend on who asks or from where:
+    programs that read the environment or the user's own files are judged by
+    what a login without choices of its own and every service get (what apply
+    wrote for them), against the system's default. ``user``: the caller's own
+    decisions, and the switches as the caller's session and files have them.
+    """
     from .plans import system_plans, user_decisions
 
     plans, errors = system_plans(root, environ, now)
-    personal = [p.target for p in plans if switch(p.target).personal]
-    mine, more = user_decisions(root, environ, now, personal)
-    errors += [e for e in more if e not in errors]
-    decided = {plan.target.name: mode for plan, mode in mine}
+    decided: dict[str, Mode] = {}
+    if user:
+        personal = [p.target for p in plans if switch(p.target).personal]
+        mine, more = user_decisions(root, environ, now, personal)
+        errors += [e for e in more if e not in errors]
+        decided = {plan.target.name: mode for plan, mode in mine}
     out = []
     for plan in plans:
         t = plan.target
+        here = installed(t, root, environ.get("PATH") if user else None)
+        if not (here or everything):
+            continue
         kind = switch(t)
-        mode = decided.get(t.name)
-        required, locked = kind.required(plan, mode)
-        whose = "the system's" if mode is None else "your decision"
-        reading = kind.read(t, root, environ)
-        out.append(Status(t, installed(t, root), required, locked, whose, reading))
+        if user and t.name in decided:
+            required, locked = kind.required(plan, decided[t.name])
+            out.append(
+                Status(t, here, required, locked, "your decision", kind.read(t, root, environ))
+            )
+        elif kind.personal:  # what a login without a choice of its own gets
+            required, locked = kind.required(plan, plan.default)
+            out.append(
+                Status(t, here, required, locked, "a login's default", kind.read_system(t, root))
+            )
+        else:
+            required, locked = kind.required(plan, None)
+            out.append(
+                Status(t, here, required, locked, "the system's", kind.read(t, root, environ))
+            )
+    out.sort(key=lambda s: not s.installed)
     return out, errors
 
 
@@ -95,6 +136,8 @@ def as_text(found: list[Status]) -> str:
     for s in found:
         need = f"{s.required}{', locked' if s.locked else ''} ({s.whose})"
         ok = {True: "yes", False: "NO", None: "cannot tell"}[s.complies]
+        if not s.installed:
+            ok = "not installed"
         rows.append((s.target.name, "yes" if s.installed else "no", need, ok, s.reading.text))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [
@@ -109,5 +152,9 @@ def as_text(found: list[Status]) -> str:
         )
     else:
         count = sum(s.installed for s in found)
-        lines.append(f"every installed program complies ({count} of {len(found)} are installed)")
+        lines.append(f"every installed program it knows complies ({count} installed)")
+    lines.append(
+        "(only catalogued programs are judged: telemetry-policy audit --programs --all lists "
+        "the catalogue)"
+    )
     return "\n".join(one_line(line) for line in lines)

@@ -10,9 +10,10 @@ user's own choice in Go, so resolution reads it as the app-native choice for
 
 from __future__ import annotations
 
+import contextlib
 import os
 
-from .model import MODES, Choice, Mode, Origin
+from .model import Choice, Mode, Origin
 from .ownfiles import UnsafePath, read_own
 
 TYPE_CHECKING = False  # resolve("go") reads this file: import little
@@ -40,43 +41,55 @@ def mode_file(environ: Mapping[str, str]) -> str | None:
     return os.path.join(base, "go", "telemetry", "mode")
 
 
-def parse(data: bytes) -> tuple[Mode, str] | None:
-    """(mode, date) of a mode file as Go writes it; None if Go would not understand it."""
-    words = data.decode("utf-8", "replace").split()
-    if not words or words[0] not in MODES or len(words) > 2:
+# strings.TrimSpace: Go's unicode.IsSpace (Python's str.isspace differs: it also
+# counts the separators U+001C..U+001F)
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" + (
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def parse(data: bytes) -> tuple[Mode, str]:
+    """(mode, date) as the Go toolchain reads its mode file (golang.org/x/telemetry,
+    ``internal/telemetry/dir.go``, ``Dir.Mode``): the content trimmed of white
+    space, split at the first ASCII space; then exactly ``off`` collects nothing,
+    exactly ``on`` uploads, and anything else (an unknown word, ``on\t2026-11-23``,
+    an empty file, a byte-order mark) collects locally. The date is what follows
+    the space ('' if none)."""
+    text = data.decode("utf-8", "surrogateescape").strip(_GO_SPACE)
+    word, _, date = text.partition(" ")
+    return {"off": Mode.OFF, "on": Mode.ON}.get(word, Mode.LOCAL), date
+
+
+def _date(text: str) -> datetime | None:
+    """Go's ``time.Parse("2006-01-02", text)``: exactly four, two and two digits."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
         return None
-    return MODES[words[0]], words[1] if len(words) == 2 else ""
+    if (
+        not (text[:4] + text[5:7] + text[8:]).isascii()
+        or not (text[:4] + text[5:7] + text[8:]).isdigit()
+    ):
+        return None
+    from datetime import datetime, timezone
+
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
-def read_choice(path: str) -> Choice | None:
-    """The user's choice in Go; None without a mode file. A file that cannot be
-    read or that Go would not understand counts as choice off (and is reported)."""
+def read_choice(path: str, hook: bytes | None = None) -> Choice | None:
+    """The user's choice in Go, as Go reads it; None without a mode file, or when
+    the file holds exactly what the login hook wrote (``hook``): that is the
+    policy's word, not the user's. A file that cannot be read counts as off."""
     origin = Origin("native", path)
     try:
         data = read_own(path, _MAX)
     except UnsafePath as e:
         return Choice(Mode.OFF, origin, None, f"{e}; read as off")
-    if data is None:
+    if data is None or (hook is not None and data == hook):
         return None
-    found = parse(data)
-    if found is None:
-        shown = data[:40].decode("utf-8", "replace").strip() or "(empty)"
-        return Choice(
-            Mode.OFF,
-            origin,
-            None,
-            f"{path}: Go mode {shown!r} is not off, local or on; read as off",
-        )
-    mode, date = found
-    since = None
-    if date:
-        try:
-            from datetime import datetime, timezone
-
-            since = datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=timezone.utc)
-        except ValueError:
-            pass  # a date Go would not write: the choice stands, undated
-    return Choice(mode, origin, since)
+    mode, date = parse(data)
+    return Choice(mode, origin, _date(date) if mode is Mode.ON else None)
 
 
 def write_mode(path: str, mode: Mode, now: datetime) -> None:
@@ -86,28 +99,78 @@ def write_mode(path: str, mode: Mode, now: datetime) -> None:
     write_own(path, f"{mode} {now.date().isoformat()}".encode(), 0o644, 0o755)
 
 
-def lower(path: str, decision: Mode, now: datetime, check: bool) -> tuple[str, bool]:
-    """Lower Go's mode at ``path`` to ``decision`` if it is above it; never raise it.
+def hook_file(environ: Mapping[str, str]) -> str | None:
+    """Where the login hook keeps what it last wrote into Go's file (the user's
+    state directory): a file that still holds exactly that is the policy's, not
+    the user's."""
+    from .errors import PolicyError
+    from .paths import xdg_dir
 
-    No file is Go's default, ``local``; a file Go would not understand counts
-    as above any decision. Returns (a line saying what happened, changed).
-    """
+    try:
+        return os.path.join(xdg_dir(environ, "XDG_STATE_HOME", ".local/state"), "go-mode")
+    except PolicyError:
+        return None
+
+
+def read_hook(path: str | None) -> bytes | None:
+    """What the login hook last wrote (None: nothing, or nothing we can trust)."""
+    if path is None:
+        return None
+    try:
+        return read_own(path, _MAX)
+    except UnsafePath:
+        return None
+
+
+def lower(
+    path: str, decision: Mode, now: datetime, check: bool, hook: str | None = None
+) -> tuple[str, bool]:
+    """Bring Go's mode file at ``path`` to the user's ``decision`` as Go reads it.
+
+    A file the user wrote (``go telemetry``) is only ever lowered, never raised;
+    no file is Go's default, ``local``. A file that still holds exactly what this
+    hook last wrote (kept at ``hook``) is the policy's: it follows the decision
+    both ways, so a later ``telemetry-policy set go on`` reaches Go. Returns (a
+    line saying what happened, changed)."""
     try:
         data = read_own(path, _MAX)
-        found = None if data is None else parse(data)
     except UnsafePath as e:
         if "symlink" not in e.reason:  # a FIFO, a directory, another user's file
             raise UnsafePath(path, e.reason, "Go's mode file was left as it is") from None
-        data, found = b"(a symlink)", None  # not Go's file: replaced, not followed
+        data = b"(a symlink)"  # not Go's file: replaced, not followed
+    ours = data is not None and data == read_hook(hook)
     if data is None:
         current, shown = Mode.LOCAL, "local (Go's default: no mode file)"
-    elif found is None:
-        current, shown = Mode.ON, f"unreadable ({data[:20]!r})"
     else:
-        current, shown = found[0], str(found[0])
-    if current <= decision:
+        current = parse(data)[0]
+        shown = f"{current} ({data[:40]!r} as Go reads it)"
+    if current == decision or (current < decision and not ours):
         return f"go: {shown}, within your decision {decision}; left as it is", False
+    verb = ("would " if check else "") + ("lower" if current > decision else "raise")
     if not check:
+        written = f"{decision} {now.date().isoformat()}".encode()
         write_mode(path, decision, now)
-    verb = "would lower" if check else "lowered"
-    return f"go: {shown} is above your decision {decision}; {verb} to {decision} in {path}", True
+        if hook is not None:
+            from .safefs import write_own
+
+            write_own(hook, written, 0o600, 0o700)
+    return f"go: {shown}; {verb}{'d' if not check else ''} to {decision} in {path}", True
+
+
+def undo(path: str, hook: str | None) -> str | None:
+    """Take back what the login hook wrote: Go's file, if it still holds exactly
+    that, goes (Go's default again), and so does the record. A line saying what
+    was done, or None if the hook had written nothing."""
+    wrote = read_hook(hook)
+    if wrote is None or hook is None:
+        return None
+    said = f"go: {path} was changed since; left as it is"
+    try:
+        if read_own(path, _MAX) == wrote:
+            os.unlink(path)
+            said = f"go: removed {path}, which the login hook wrote"
+    except (UnsafePath, OSError):
+        pass
+    with contextlib.suppress(OSError):
+        os.unlink(hook)
+    return said

@@ -1,6 +1,6 @@
 """The full resolution's inputs: one reading of the policy files and plugins
-(:class:`Inputs`), ``evaluate`` on it, and ``set_mode``. ``telemetry_policy.resolve`` comes here when the
-snapshot cannot answer; the commands decide every app from one ``Inputs``.
+(:class:`Inputs`), ``evaluate`` on it, and ``set_mode``. ``telemetry_policy.resolve``
+comes here when the snapshot cannot answer; the commands decide every app from one ``Inputs``.
 """
 
 from __future__ import annotations

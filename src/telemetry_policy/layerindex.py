@@ -10,11 +10,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
-    from .model import Platform, Value
+    from .model import Platform
     from .policymodel import Layer
-    from .precedence import Values
-
-    Admits = Callable[[str, Value, Value, str], bool]
+    from .precedence import Step2, Values
 
 __all__ = ["LayerIndex", "judge_when", "plugin_lists"]
 
@@ -111,6 +109,12 @@ class LayerIndex:
         self.mentioned = sorted(
             {app for layer in judged if layer.policy for app, _ in layer.policy.apps}
         )
+        # a trusted plugin speaks with the tier of the files that trust it
+        self.trusted_by: dict[str, list[str]] = {}
+        for layer in judged:
+            if layer.status == "applied" and layer.policy and layer.tier != "plugin":
+                for name in layer.policy.trusted:
+                    self.trusted_by.setdefault(name, []).append(layer.tier)
         for i, layer in enumerate(judged):
             if layer.status != "applied" or layer.policy is None:
                 continue
@@ -146,29 +150,43 @@ class LayerIndex:
         """Every app named in a layer that was read (one ``[when]`` skips included)."""
         return list(self.mentioned)
 
-    def values(self, app: "str | None", start: "Values", admits: "Admits") -> "tuple[Layer, ...]":
+    def _rank(self, i: int, rule: "Step2") -> int:
+        layer = self.layers[i]
+        if layer.tier != "plugin":
+            return rule.rank(layer.tier)
+        return max((rule.rank(t) for t in self.trusted_by.get(layer.origin.source, ())), default=-1)
+
+    def values(self, app: "str | None", start: "Values", rule: "Step2") -> "tuple[Layer, ...]":
         """Step 2: set ``start`` as the layers leave it for ``app``, each setting
-        in position order where ``admits`` (``precedence``'s rule) lets it.
-        Returns the layers as they stand for this app (a plugin layer whose
-        settings were dropped for it is "restricted")."""
+        in position order where ``rule`` (``precedence``'s) admits it. Returns the
+        layers as they stand for this app: one with a setting that did not apply
+        is "restricted", saying why, and the value held says by what."""
         own = self.apps.get(app, {}) if app is not None else {}
-        dropped: dict[int, list[str]] = {}
+        dropped: dict[int, tuple[str, list[str]]] = {}
         for key in list(start.current):
             entries = self.global_.get(key, [])
             if key in own:
                 entries = sorted(entries + own[key], key=lambda e: e[0])
+            held = -1  # the rank of the highest tier that set the key
             for (i, _, _), s in entries:
-                if not admits(key, s.value, start.get(key), self.only_tighten.get(i, "")):
-                    dropped.setdefault(i, []).append(f"{key} = {s.value}")
+                rank = self._rank(i, rule)
+                why = rule.admit(
+                    key, s.value, start.get(key), rank, held, self.only_tighten.get(i, "")
+                )
+                if why:
+                    dropped.setdefault(i, (why, []))[1].append(f"{key} = {s.value}")
+                    start.hold(key, s.value, s.origin)
                     continue
                 start.set(key, s.value, s.origin)
+                held = max(held, rank)
             # each value lists the one it directly overrode (audit lists every layer):
             # a thousand files each naming an app explain themselves in linear space
             del start.overrode[key][:-1]
         if not dropped:
             return self.layers
         layers = list(self.layers)
-        for i, what in sorted(dropped.items()):
-            reason = f"{self.only_tighten[i]}; dropped: " + ", ".join(what)
-            layers[i] = layers[i]._replace(status="restricted", reason=reason)
+        for i, (why, what) in sorted(dropped.items()):
+            layers[i] = layers[i]._replace(
+                status="restricted", reason=f"{why}; dropped: " + ", ".join(what)
+            )
         return tuple(layers)

@@ -10,7 +10,7 @@ compiled by the same index.
 
     index = LayerIndex.build(layers, platform)
     values = Values.start(None)
-    layers = index.values("mytool", values, admits)
+    layers = index.values("mytool", values, STEP2)
     decision = finish("mytool", values, index.problems, choice, caps, now, ...)
 """
 
@@ -46,7 +46,10 @@ __all__ = [
     "ENV_DNT",
     "ENV_MODE",
     "KEYS",
+    "STEP2",
+    "TIERS",
     "USER_CHOICES",
+    "Step2",
     "Values",
     "decide",
     "dnt_cap",
@@ -104,10 +107,31 @@ def tightens(key: str, new: "Value", old: "Value") -> bool:
     return new >= old if key == "upload_delay_days" else new <= old
 
 
-def admits(key: str, new: "Value", old: "Value", only_tighten: str) -> bool:
-    """Step 2's rule for one setting: it applies, unless its layer may only
-    tighten (``only_tighten`` says why: an untrusted plugin) and it would not."""
-    return not only_tighten or tightens(key, new, old)
+#: The tiers, lowest first (docs/format.md#where-policy-lives): a key from a
+#: lower tier may only tighten what a higher one set.
+TIERS = {"vendor": 0, "local": 0, "runtime": 1, "admin": 2}
+LOWER_TIER = "a lower tier may only tighten what a higher tier set"
+
+
+class Step2:
+    """Step 2's rule, which ``layerindex`` applies to every setting in order."""
+
+    @staticmethod
+    def rank(tier: str) -> int:
+        """A tier's rank; a plugin's is that of the highest file trusting it."""
+        return TIERS.get(tier, -1)
+
+    @staticmethod
+    def admit(key: str, new: "Value", old: "Value", rank: int, held: int, only: str) -> str:
+        """Why the setting does not apply ('' if it does): a value may always be
+        tightened; otherwise a plugin layer that may only tighten (``only`` says
+        why) and a tier below the one holding the key (``held``) are refused."""
+        if tightens(key, new, old):
+            return ""
+        return only or (LOWER_TIER if rank < held else "")
+
+
+STEP2 = Step2()
 
 
 class Values:
@@ -141,6 +165,10 @@ class Values:
     def get(self, key: str) -> "Value":
         return self.current[key][0]
 
+    def hold(self, key: str, refused: "Value", origin: "Origin") -> None:
+        """Note that the value was held against ``refused`` from ``origin``."""
+        self.notes[key] = f"held: {origin} wanted {refused}"
+
     def trace(self, key: str) -> "Trace":
         value, origin = self.current[key]
         return Trace(key, value, origin, tuple(self.overrode[key]), self.notes.get(key, ""))
@@ -150,7 +178,7 @@ class Values:
     def plain(self) -> "tuple[Any, ...]":
         """What the layers set after step 1, per key: None where they set
         nothing, else (value, origin, the layer value it overrode or None for
-        the start), origins as 3-tuples."""
+        the start, a note: what it was held against), origins as 3-tuples."""
 
         def o(origin: "Origin") -> "tuple[Any, ...]":
             return (origin.kind, origin.source, origin.line)
@@ -168,6 +196,7 @@ class Values:
                     int(value),
                     o(origin),
                     None if previous is None else (int(previous[0]), o(previous[1])),
+                    self.notes.get(key, ""),
                 )
             )
         return tuple(out)
@@ -178,11 +207,15 @@ class Values:
         for key, found in zip(KEYS, plain, strict=True):
             if found is None:
                 continue
-            value, origin, previous = found
+            value, origin, previous, note = found
             if previous is not None:
                 self.set(key, _value(key, previous[0]), Origin(*previous[1]))
             self.set(key, _value(key, value), Origin(*origin))
             del self.overrode[key][:-1]
+            if note:
+                if type(note) is not str:
+                    raise ValueError("not a note")
+                self.notes[key] = note
 
 
 def _value(key: str, number: object) -> "Value":
@@ -294,6 +327,6 @@ def decide(
 
         index = Index.build(layers, platform, untrusted_code)
     values = Values.start(app_default)
-    found = index.values(app, values, admits)
+    found = index.values(app, values, STEP2)
     explained = {"layers": found, "platform": index.platform, "plugins": tuple(plugins)}
     return finish(app, values, [*errors, *index.problems], choice, caps, now, first_on, explained)

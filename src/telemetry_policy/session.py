@@ -22,7 +22,16 @@ from .catalogue import builtin
 from .plans import own_environ, user_decisions
 from .switches import SWITCHES
 
-__all__ = ["own_environ", "session"]
+__all__ = ["own_environ", "session", "undo"]
+
+
+def undo(environ: Mapping[str, str]) -> list[str]:
+    """Take back what logins wrote in the user's own files (Go's mode file, where
+    it still holds what the hook wrote): lines saying what was done."""
+    lines: list[str] = []
+    for kind in dict.fromkeys(SWITCHES.values()):
+        lines += kind.undo(own_environ(environ)).notes
+    return lines
 
 
 def session(

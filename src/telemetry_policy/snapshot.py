@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from .model import Platform
 
 PATH = "/var/cache/telemetry-policy/policy.snapshot"
-FORMAT = ("telemetry-policy snapshot", 4)
+FORMAT = ("telemetry-policy snapshot", 5)
 _MAX = 64 * 1024 * 1024
 # How discovery looked at a path (``locations`` notes each), so what of it counts:
 TYPE = "t"  # what kind of file it is (not followed): a directory on the way

@@ -222,7 +222,7 @@ def _compile(root: str) -> tuple[Any, ...]:
     from .errors import PlatformError
     from .layerindex import LayerIndex
     from .locations import file_layers
-    from .precedence import Values, admits
+    from .precedence import STEP2, Values
 
     found = file_layers(root)
     context = Context(root, {}, None)
@@ -242,7 +242,7 @@ def _compile(root: str) -> tuple[Any, ...]:
     system: dict[str | None, tuple[Any, ...]] = {}
     for app in [None, *index.named()]:
         values = Values.start(None)
-        index.values(app, values, admits)
+        index.values(app, values, STEP2)
         system[app] = values.plain()
     encoded = tuple(encode_layer(layer) for layer in found)
     return encoded, system, tuple(index.problems), platform

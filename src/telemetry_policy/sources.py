@@ -93,10 +93,12 @@ def go_mode_file(app: "str | None", context: "Context") -> "Choice | None":
     """Go's own mode file (``go telemetry on|local|off``): the user's choice for ``go``."""
     if app != "go":
         return None
-    from .gofile import mode_file, read_choice
+    from .gofile import hook_file, mode_file, read_choice, read_hook
 
     path = mode_file(context.environ)
-    return None if path is None else read_choice(path)
+    if path is None:
+        return None
+    return read_choice(path, read_hook(hook_file(context.environ)))
 
 
 def do_not_track(app: "str | None", context: "Context") -> "Choice | None":

@@ -14,7 +14,7 @@ if [ -r /usr/share/telemetry-policy/session.sh ]; then
         done
         IFS=$_tp_ifs
     fi
-    unset -f _tp_session _tp_keep _tp_go_lower
+    unset -f _tp_session _tp_keep _tp_go_lower _tp_put
     unset _tp_env _tp_dir _tp_conf _tp_def _tp_ceil _tp_want _tp_cur _tp_a _tp_b _tp_go \
-        _tp_line _tp_ifs _tp_out _tp_upload _tp_tmp
+        _tp_line _tp_ifs _tp_out _tp_upload _tp_tmp _tp_state _tp_rec _tp_raw _tp_ws
 fi

@@ -127,6 +127,11 @@ class Switch:
         """What ``target``'s own switch says now, as the program reads it."""
         raise NotImplementedError
 
+    def read_system(self, target: Target, root: str) -> Reading:
+        """A personal switch as a login without choices of its own and every
+        service get it (what apply wrote for them), whoever asks."""
+        return self.read(target, root, {})
+
     def required(self, plan: Plan, mode: Mode | None) -> tuple[Mode, bool]:
         """What the decision requires of the program: (the most it may do, locked).
         ``mode``: the user's decision, for a personal switch; None: the system's."""
@@ -161,4 +166,8 @@ class Switch:
         check: bool,
     ) -> Login:
         """What a login of the user of ``environ`` gets, from their decisions."""
+        return Login()
+
+    def undo(self, environ: Mapping[str, str]) -> Login:
+        """Take back what logins wrote in the user's own files (package removal)."""
         return Login()

@@ -113,6 +113,22 @@ class Env(Switch):
     def read(self, target: Target, root: str, environ: Mapping[str, str]) -> Reading:
         return read(target, environ)
 
+    def read_system(self, target: Target, root: str) -> Reading:
+        """The variable as apply left it for logins without a choice and services
+        (``session/default.env``); not what the asking process inherited."""
+        from ..safefs import Root, UnsafePath
+
+        try:
+            data = Root(root).read(SESSION_DEFAULT)
+        except UnsafePath as e:
+            return Reading(str(e), None)
+        if data is None:
+            return Reading(f"{SESSION_DEFAULT} absent: telemetry-policy apply has not run", None)
+        lines = data.decode("utf-8", "replace").splitlines()
+        found = dict(line.split("=", 1) for line in lines if "=" in line and line[:1] != "#")
+        reading = read(target, found)
+        return reading._replace(text=f"logins and services: {reading.text}")
+
     def writes(self, plan: Plan) -> dict[str, str]:
         t = plan.target
         return {t.variable: t.off} if wants(plan) else {}

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from ..catalogue import Plan, Target
-from ..gofile import lower, mode_file, parse
+from ..gofile import hook_file, lower, mode_file, parse, undo
 from ..model import Mode
 from ..ownfiles import UnsafePath, read_own
 from .base import SESSION_DIR, Desired, Login, OwnedFile, Reading, Switch, comment
@@ -47,10 +47,8 @@ def _read(environ: Mapping[str, str]) -> Reading:
         return Reading(f"{path}: {e.reason}", None)
     if data is None:
         return Reading(f"{path} absent: Go's default, local", Mode.LOCAL)
-    found = parse(data)
-    if found is None:
-        return Reading(f"{path} holds what Go would not read", None)
-    return Reading(f"{found[0]} ({path})", found[0])
+    mode = parse(data)[0]
+    return Reading(f"{mode} ({path}: {data[:40]!r} as Go reads it)", mode)
 
 
 class Go(Switch):
@@ -67,6 +65,21 @@ class Go(Switch):
 
     def read(self, target: Target, root: str, environ: Mapping[str, str]) -> Reading:
         return _read(environ)
+
+    def read_system(self, target: Target, root: str) -> Reading:
+        """What logins bring Go's file to: the default apply left (never raised)."""
+        from ..safefs import Root, UnsafePath
+
+        try:
+            data = Root(root).read(SESSION_GO)
+        except UnsafePath as e:
+            return Reading(str(e), None)
+        words = [w for line in (data or b"").decode().splitlines() if line[:1] != "#"
+                 for w in line.split()]  # fmt: skip
+        if len(words) != 2 or words[0] not in ("off", "local", "on"):
+            return Reading(f"{SESSION_GO} absent: telemetry-policy apply has not run", None)
+        mode = {"off": Mode.OFF, "local": Mode.LOCAL, "on": Mode.ON}[words[0]]
+        return Reading(f"each login brings Go's mode file to at most {words[0]}", mode)
 
     def required(self, plan: Plan, mode: Mode | None) -> tuple[Mode, bool]:
         if mode is not None:
@@ -85,7 +98,12 @@ class Go(Switch):
         if path is None:
             return Login("", ("go: no HOME (or a relative XDG_CONFIG_HOME): Go has no mode file",))
         try:
-            line, changed = lower(path, decided[0][1], now, check)
+            line, changed = lower(path, decided[0][1], now, check, hook_file(environ))
         except UnsafePath as e:
             return Login("", (), (str(e),))
         return Login("", (line,), (), changed)
+
+    def undo(self, environ: Mapping[str, str]) -> Login:
+        path = mode_file(environ)
+        said = None if path is None else undo(path, hook_file(environ))
+        return Login("", () if said is None else (said,))
