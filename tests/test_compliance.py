@@ -91,15 +91,26 @@ def test_an_installed_env_program_complies_after_apply_in_the_systems_view(root)
     assert found["nextjs"]["complies"] is True and found["go"]["complies"] is True
 
 
-def test_environment_switches_are_read_as_the_program_reads_them(root):
+def test_environment_switches_are_read_as_the_program_reads_them():
+    from telemetry_policy.catalogue import builtin
+    from telemetry_policy.model import Mode
+    from telemetry_policy.switches import read
+
+    rows = {t.name: t for t in builtin()}
+    # Next.js reads any non-empty value as off; yarn only 0 or false (and fails on no)
+    assert read(rows["nextjs"], "/", {"NEXT_TELEMETRY_DISABLED": "0"}).mode is Mode.OFF
+    assert read(rows["yarn"], "/", {"YARN_ENABLE_TELEMETRY": "no"}).mode is Mode.ON
+    turbo = read(rows["turbo"], "/", {})
+    assert turbo.text == "TURBO_TELEMETRY_DISABLED not set (its default: on)"
+
+
+def test_a_users_view_is_their_logins_not_what_this_process_inherited(root):
     _installed_everything(root)
     preset(root, "opt-in")
-    _, found, _ = programs(
-        root, "--user", "--all", NEXT_TELEMETRY_DISABLED="0", YARN_ENABLE_TELEMETRY="no"
-    )
-    assert found["nextjs"]["complies"] is True  # Next.js reads any non-empty value as off
-    assert found["yarn"]["complies"] is False  # yarn reads only 0 or false (and fails on no)
-    assert found["turbo"]["now"]["switch"] == "TURBO_TELEMETRY_DISABLED not set (its default: on)"
+    mine = programs(root, "--user")
+    assert programs(root, "--user", NEXT_TELEMETRY_DISABLED="0", DO_NOT_TRACK="1") == mine
+    assert mine[1]["nextjs"]["now"]["switch"] == "NEXT_TELEMETRY_DISABLED=1"
+    assert mine[1]["nextjs"]["requires"]["whose"] == "your decision"
 
 
 def test_the_users_own_choice_is_what_the_environment_must_match(root):

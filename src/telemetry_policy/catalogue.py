@@ -45,6 +45,10 @@ class Target(Record):
     sources: tuple[str, ...] = ()  # conf: the files it reads, in order (globs); firefox:
     # the distribution's policies.json it reads when there is none in /etc
     status: str = ""  # how the proof reads the program's own status back
+    ask: tuple[str, ...] = ()  # a safe, offline command that prints the program's own status
+    ask_off: str = ""  # what in its output (a regex, per line) says off
+    ask_on: str = ""  # ... and on (uploading)
+    ask_local: str = ""  # ... and local (collecting, never uploading), for programs with one
 
 
 def _load_builtin() -> tuple[Target, ...]:
@@ -64,7 +68,7 @@ def _load_builtin() -> tuple[Target, ...]:
         if unknown:  # a typo in the shipped data is a bug: fail loudly in tests
             raise ValueError(f"catalogue row {row.get('name')!r}: unknown {sorted(unknown)}")
         row["app"] = row.get("app", row["name"]) or None  # "": the global decision
-        for field in ("installed", "sources"):
+        for field in ("installed", "sources", "ask"):
             if field in row:
                 row[field] = tuple(row[field])
         rows.append(Target(**row))

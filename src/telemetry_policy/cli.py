@@ -84,8 +84,8 @@ def resolve(c: Call) -> int:
 def audit(c: Call) -> int:
     if c.args.programs:
         return _audit_programs(c)
-    if c.args.all or c.args.user:
-        raise UsageError("--all and --user go with audit --programs")
+    if c.args.all or c.args.user or c.args.ask:
+        raise UsageError("--all, --user and --ask go with audit --programs")
     from .audit import as_json, as_text, run_audit
     from .inputs import check_app
 
@@ -102,7 +102,10 @@ def _audit_programs(c: Call) -> int:
 
     if c.args.app:
         raise UsageError("audit --programs takes no APP")
-    found, errors = survey(c.root, c.environ, c.now, user=c.args.user, everything=c.args.all)
+    args = c.args
+    found, errors = survey(
+        c.root, c.environ, c.now, user=args.user, everything=args.all, asking=args.ask
+    )
     if c.args.json:
         view = "user" if c.args.user else "system"
         _dump({"schema": 1, "root": c.root, "view": view, "judged": "catalogued programs only",

@@ -170,6 +170,12 @@ def _audit(sub: Any) -> None:
         "and the switches as your session and files have them (default: the system's view, "
         "whoever asks)",
     )  # fmt: skip
+    p.add_argument(
+        "--ask", action="store_true", help="with --programs: run each installed program's "
+        "own offline status command (go telemetry, next telemetry status, ...) as the login "
+        "in question would, without the network, and show what it says; a disagreement is "
+        "non-compliance",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the audit as JSON")
 
 

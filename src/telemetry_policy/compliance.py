@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from .ask import Answer, ask
 from .catalogue import Target
 from .errors import one_line
 from .model import Mode, Record
@@ -30,12 +31,16 @@ class Status(Record):
     locked: bool  # the user must not be able to raise it (ceiling below on)
     whose: str  # "your decision" or "the system's"
     reading: Reading
+    said: Answer | None = None  # what the program itself said (--ask)
 
     @property
     def complies(self) -> bool | None:
         """None when the program is not installed or its switch cannot be read."""
         if not self.installed or self.reading.mode is None:
             return None
+        said = None if self.said is None else self.said.mode
+        if said is not None and (said is not self.reading.mode or said > self.required):
+            return False  # the program disagrees with our reading, or is above
         if self.reading.mode > self.required:
             return False
         return self.reading.locked or not self.locked
@@ -54,6 +59,12 @@ class Status(Record):
                 "locked": self.reading.locked,
             },
             "complies": self.complies,
+            "asked": None
+            if self.said is None
+            else {
+                "says": None if self.said.mode is None else str(self.said.mode),
+                "text": self.said.text,
+            },
             "source": t.source,
         }
 
@@ -72,7 +83,7 @@ def installed(target: Target, root: str, path: str | None = None) -> bool:
                 return True
             continue
         dirs = [join(root, d) for d in BIN_DIRS]
-        if path is not None and root == "/":
+        if path is not None:  # a user runs what is on their PATH
             dirs += [d for d in path.split(":") if d.startswith("/")]
         if any(os.path.lexists(os.path.join(d, what)) for d in dirs):
             return True
@@ -86,6 +97,7 @@ def survey(
     *,
     user: bool = False,
     everything: bool = False,
+    asking: bool = False,
 ) -> tuple[list[Status], list[str]]:
     """Every catalogued program (installed ones only unless ``everything``,
     installed first) and whether it complies, with the problems met.
@@ -100,11 +112,13 @@ def survey(
 
     plans, errors = system_plans(root, environ, now)
     decided: dict[str, Mode] = {}
+    login: dict[str, str] = {}
     if user:
         personal = [p.target for p in plans if switch(p.target).personal]
         mine, more = user_decisions(root, environ, now, personal)
         errors += [e for e in more if e not in errors]
         decided = {plan.target.name: mode for plan, mode in mine}
+        login = _login_environ(root, environ, now)
     out = []
     for plan in plans:
         t = plan.target
@@ -114,9 +128,8 @@ def survey(
         kind = switch(t)
         if user and t.name in decided:
             required, locked = kind.required(plan, decided[t.name])
-            out.append(
-                Status(t, here, required, locked, "your decision", kind.read(t, root, environ))
-            )
+            reading = kind.read(t, root, login)  # what your logins get, not this process
+            out.append(Status(t, here, required, locked, "your decision", reading))
         elif kind.personal:  # what a login without a choice of its own gets
             required, locked = kind.required(plan, plan.default)
             out.append(
@@ -127,8 +140,54 @@ def survey(
             out.append(
                 Status(t, here, required, locked, "the system's", kind.read(t, root, environ))
             )
+    if asking:
+        out = [_asked(s, root, environ, now, user) for s in out]
     out.sort(key=lambda s: not s.installed)
     return out, errors
+
+
+def _asked(
+    status: Status, root: str, environ: Mapping[str, str], now: datetime, user: bool
+) -> Status:
+    """``status`` with what the program itself says, run as the login in question."""
+    t = status.target
+    if not status.installed or not t.ask:
+        return status
+    dirs = [join(root, d) for d in BIN_DIRS]
+    if user:
+        env = _login_environ(root, environ, now)
+        dirs += [d for d in environ.get("PATH", "").split(":") if d.startswith("/")]
+    else:
+        if switch(t).user_files:
+            said = "not asked: it reads a file of each user's own; --user asks it for you"
+            return status._replace(said=Answer(None, said))
+        from .switches.env import SESSION_DEFAULT
+
+        env = {"HOME": "/nonexistent", **_assignments(_read_text(join(root, SESSION_DEFAULT)))}
+    return status._replace(said=ask(t, list(dict.fromkeys(dirs)), env))
+
+
+def _login_environ(root: str, environ: Mapping[str, str], now: datetime) -> dict[str, str]:
+    """The environment a login of the caller gets: who they are and where their
+    files are, and the switches of their decisions (``session``)."""
+    from .plans import own_environ
+    from .session import session
+
+    text, _, _, _ = session(root, environ, now, "env", go=False, check=True)
+    return {**own_environ(environ), **_assignments(text)}
+
+
+def _assignments(text: str | None) -> dict[str, str]:
+    lines = (text or "").splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and line[:1] != "#")
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read(1 << 16)
+    except OSError:
+        return None
 
 
 def as_text(found: list[Status]) -> str:
@@ -138,7 +197,8 @@ def as_text(found: list[Status]) -> str:
         ok = {True: "yes", False: "NO", None: "cannot tell"}[s.complies]
         if not s.installed:
             ok = "not installed"
-        rows.append((s.target.name, "yes" if s.installed else "no", need, ok, s.reading.text))
+        now = s.reading.text + (f"; it says: {s.said.text}" if s.said is not None else "")
+        rows.append((s.target.name, "yes" if s.installed else "no", need, ok, now))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [
         "  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[4]]) for r in rows
