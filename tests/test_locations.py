@@ -210,3 +210,38 @@ def test_dangling_policy_directory_link_fails_closed_but_absence_is_fine(root):
     (root.path / "etc/telemetry-policy").symlink_to("/srv/missing")
     [c] = discover(str(root.path))
     assert c.status == "invalid" and "dangling symlink" in c.reason
+
+
+@pytest.mark.parametrize(
+    "target", ["/dev/null", "/dev/./null", "//dev//null", "../../../dev/null", "/etc/../dev/null"]
+)
+def test_a_mask_is_a_link_to_the_null_device_however_spelled(root, target):
+    # systemd's conf-files code follows the link and finds the null device
+    # (src/basic/stat-util.c null_or_empty_path_with_root); an image may lack /dev
+    root.write("vendor", "policy.d/10-a.toml", OPT_IN)
+    d = root.dir("admin") / "policy.d"
+    d.mkdir(parents=True)
+    (d / "10-a.toml").symlink_to(target)
+    got = {(c.tier, c.name): c.status for c in discover(str(root.path))}
+    assert got[("admin", "10-a.toml")] == got[("vendor", "10-a.toml")] == "masked"
+
+
+def test_a_link_to_a_link_to_the_null_device_is_a_mask(root):
+    d = root.dir("admin") / "policy.d"
+    d.mkdir(parents=True)
+    (d / "null.link").symlink_to("/dev/null")
+    (d / "10-a.toml").symlink_to("null.link")
+    assert {c.name: c.status for c in discover(str(root.path))}["10-a.toml"] == "masked"
+
+
+def test_drop_ins_apply_in_the_byte_order_of_their_names(root):
+    # a name that is not UTF-8 sorts by its bytes (as systemd), not by code point
+    names = [b"10-a.toml", b"\x80-latin1.toml", "é-x.toml".encode(), "中-y.toml".encode()]
+    d = root.dir("vendor") / "policy.d"
+    d.mkdir(parents=True)
+    for n in names:
+        p = os.path.join(os.fsencode(d), n)
+        with open(p, "wb") as f:
+            f.write(b"[policy]\nupload_delay_days = 1\n")
+    got = [os.fsencode(c.name) for c in discover(str(root.path)) if c.status == "applied"]
+    assert got == sorted(names)

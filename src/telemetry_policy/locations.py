@@ -63,14 +63,16 @@ class _Unusable(Exception):
         self.missing = missing  # the path is simply absent (no link dangles)
 
 
-def chase(root: str, path: str) -> str:
+def chase(root: str, path: str, last_may_be_missing: bool = False) -> str:
     """Resolve ``path`` (absolute, inside the image) under ``root``.
 
     Symlinks are followed component by component, as the image itself would
     see them: absolute targets and ``..`` stay inside ``root``. Returns the
     resolved path inside the image (no component is a link). Raises _Unusable
     for loops and dangling links, with ``missing`` set when the path is
-    simply absent.
+    simply absent; ``last_may_be_missing``: from a missing component on, the
+    path is resolved as written, not refused (a mask names ``/dev/null``,
+    which an image may lack).
     """
     parts = [p for p in path.split("/") if p and p != "."]
     done: list[str] = []
@@ -88,6 +90,8 @@ def chase(root: str, path: str) -> str:
         try:
             st = os.lstat(here)
         except FileNotFoundError:
+            if last_may_be_missing:  # the rest cannot be links: resolved as written
+                return os.path.normpath("/" + "/".join([*done, part, *parts]))
             if from_link:
                 raise _Unusable(
                     "invalid",
@@ -115,14 +119,20 @@ def chase(root: str, path: str) -> str:
     return "/" + "/".join(done)
 
 
-def _chase_link(root: str, target: str) -> str:
+def _chase_link(root: str, target: str, last_may_be_missing: bool = False) -> str:
     """``chase`` a link's target: an absent target is a dangling link."""
     try:
-        return chase(root, target)
+        return chase(root, target, last_may_be_missing)
     except _Unusable as e:
         if e.missing:
             raise _Unusable("invalid", f"{e.reason} {_DANGLING}") from None
         raise
+
+
+def byte_order(name: str) -> bytes:
+    """Names compare as the bytes they are on disk, as systemd and libeconf do
+    (not by code point: a name that is not UTF-8 sorts by its bytes)."""
+    return name.encode("utf-8", "surrogateescape")
 
 
 _NOT_REGULAR = "not a regular file ({}); only regular files are read: remove or rename it"
@@ -172,11 +182,13 @@ def _read(root: str, inside: str, owners: frozenset[int], dirs: dict[str, str]) 
         if stat.S_ISLNK(st.st_mode):
             _note(entry, LINK)
             text = os.readlink(entry)
-            if text == "/dev/null":  # judged by the link text, also under --root
-                return None
             if not text.startswith("/"):
                 text = os.path.join(os.path.dirname(inside), text)
-            real = join(root, _chase_link(root, text))
+            # a mask however spelled (/dev/./null, ../../dev/null, a link to such a
+            # link): where it resolves inside the image, which may lack /dev/null
+            if _chase_link(root, text, last_may_be_missing=True) == "/dev/null":
+                return None
+            real = join(root, _chase_link(root, text))  # dangling: says so
             _note(real, TYPE)
             st = os.lstat(real)
     except OSError as e:
@@ -286,7 +298,7 @@ def discover(root: str = "/") -> list[Candidate]:
             continue
         _note(join(root, dropins), LIST)
         try:
-            names = sorted(os.listdir(join(root, dropins)))
+            names = sorted(os.listdir(join(root, dropins)), key=byte_order)
         except OSError as e:
             found.append(
                 Candidate(shown_dir, DROPINS, tier, False, "invalid", f"cannot list: {e.strerror}")
@@ -304,7 +316,7 @@ def discover(root: str = "/") -> list[Candidate]:
                 losers.append(_judge(root, tier, shown, real_file, False, owners, dirs))
             else:
                 losers.append(_lost(shown, name, tier, False, losers[0]))
-    for name in sorted(by_name):
+    for name in sorted(by_name, key=byte_order):
         found.extend(by_name[name])
     return found
 

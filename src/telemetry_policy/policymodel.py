@@ -77,9 +77,11 @@ class Layer(Record):
     main: bool = False  # the main policy.toml applies before every drop-in
 
     @property
-    def sort_key(self) -> tuple[int, str, str, str]:
-        # origin breaks ties (two plugins may name a layer alike): never listing order
-        return (0 if self.main else 1, self.name, self.origin.kind, self.origin.source)
+    def sort_key(self) -> tuple[int, bytes, str, str]:
+        # names as bytes, as discovery orders them; origin breaks ties (two plugins may
+        # name a layer alike): never listing order
+        name = self.name.encode("utf-8", "surrogateescape")
+        return (0 if self.main else 1, name, self.origin.kind, self.origin.source)
 
     @property
     def failed(self) -> bool:
