@@ -224,3 +224,41 @@ def test_wrong_calls_raise_usage_error(root):
         from datetime import datetime
 
         root.resolve("demo", now=datetime(2026, 1, 1))
+
+
+def test_mode_from_its_name_and_every_documented_error_exported():
+    import telemetry_policy as tp
+
+    assert tp.Mode("on") is tp.Mode.ON and tp.Mode(0) is tp.Mode.OFF
+    for name in ("PolicyError", "PolicyFileError", "PluginError", "RefusedError", "UsageError",
+                 "UserStoreError", "PlatformError"):  # fmt: skip
+        assert issubclass(getattr(tp, name), tp.PolicyError)
+    assert {"resolve", "set_mode", "Decision", "UserStoreError"} <= set(dir(tp))
+
+
+def test_a_type_checker_catches_a_typo_and_a_mode_compared_with_a_string(tmp_path):
+    pytest.importorskip("mypy")
+    snippet = tmp_path / "client.py"
+    snippet.write_text(
+        "import telemetry_policy as tp\n"
+        "d = tp.resolve('mytool')\n"
+        "if d.may_uplaod:\n    pass\n"
+        "if d.mode == 'on':\n    pass\n"
+    )
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(snippet)],
+                       capture_output=True, text=True)  # fmt: skip
+    assert 'has no attribute "may_uplaod"' in p.stdout, p.stdout
+    assert "Non-overlapping equality check" in p.stdout, p.stdout
+
+
+def test_set_says_why_the_mode_is_below_what_was_asked(root):
+    from conftest import run_cli
+
+    root.write("vendor", "policy.toml", '[policy]\npreset = "opt-in"\n')
+    code, out, _ = run_cli(root, "set", "mytool", "on", DO_NOT_TRACK="1")
+    assert code == 0
+    assert out.startswith("telemetry-policy set: mytool: chose on in ")
+    assert out.rstrip().endswith("mode now local (lowered by env DO_NOT_TRACK)")

@@ -149,7 +149,8 @@ def test_set_unset_and_refusal(root):
     p = tp(root, "set", "go", "local")
     assert (p.returncode, p.stdout) == (
         0,
-        f"go: chose local in {root.user_store}, within the ceiling under {root.path}; "
+        f"telemetry-policy set: go: chose local in {root.user_store}, within the ceiling under "
+        f"{root.path}; "
         "mode now local\n",
     )
     p = tp(root, "set", "--all", "on")

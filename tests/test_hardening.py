@@ -261,7 +261,9 @@ def test_root_never_lowers_go_in_another_users_directory(root, tmp_path):
     root.write("admin", "policy.d/50.toml", FORCED_OFF)
     p = tp(root, "--root", str(root.path), "sync", "--user", "go",
            env=root.environ(XDG_CONFIG_HOME=str(config)))  # fmt: skip
-    assert p.returncode == 1 and "not to you" in p.stderr
+    # root ignores the inherited XDG_CONFIG_HOME that is another user's (sudo keeps
+    # it): its own home's Go file is the one brought in line, never the user's
+    assert p.returncode == 0 and str(config) not in p.stdout + p.stderr
     assert (config / "go/telemetry/mode").read_text() == "on 2026-01-01"
 
 
@@ -493,3 +495,61 @@ def test_a_plugins_target_may_not_set_a_variable_that_changes_what_runs(variable
                                    set(), set())  # fmt: skip
     assert valid_plugin_target(Target("x", "env", None, "X", "MYTOOL_NO_TELEMETRY", "1"),
                                set(), set())  # fmt: skip
+
+
+# --- What root writes for export, apply and logins (the writes issue, case 6).
+
+
+def test_export_merges_into_an_environment_file_and_keeps_every_other_line(root, tmp_path):
+    root.write("admin", "policy.d/50.toml", FORCED_OFF)
+    target = tmp_path / "environment"
+    mine = (
+        'PATH="/usr/local/bin:/usr/bin"\n# a comment\nhttp_proxy=http://proxy:3128\nLANG=C.UTF-8\n'
+    )
+    target.write_text(mine + "NEXT_TELEMETRY_DISABLED=0\n")
+    p = tp(root, "--root", str(root.path), "export", "--format", "env", "--output", str(target))
+    assert p.returncode == 0, p.stderr
+    text = target.read_text()
+    assert text.startswith(mine)  # what the admin wrote, in its order
+    assert "NEXT_TELEMETRY_DISABLED=1\n" in text and "NEXT_TELEMETRY_DISABLED=0" not in text
+    assert "DOTNET_CLI_TELEMETRY_OPTOUT=1\n" in text
+
+
+@AS_ROOT
+def test_root_never_exports_into_a_file_a_user_could_change(root, tmp_path):
+    root.write("admin", "policy.d/50.toml", FORCED_OFF)
+    target = tmp_path / "shared.env"
+    target.write_text("PATH=/usr/bin\n")
+    os.chown(target, OTHER, OTHER)
+    target.chmod(0o666)
+    p = tp(root, "--root", str(root.path), "export", "--format", "env", "--output", str(target))
+    assert p.returncode == 1 and "belongs to uid 12345" in p.stderr
+    assert target.read_text() == "PATH=/usr/bin\n"
+
+
+@AS_ROOT
+def test_root_creates_no_directory_in_a_users_home(root, tmp_path):
+    root.write("admin", "policy.d/50.toml", FORCED_OFF)
+    home = tmp_path / "alice"
+    home.mkdir()
+    os.chown(home, OTHER, OTHER)
+    target = home / "new/dir/tp.env"
+    p = tp(root, "--root", str(root.path), "export", "--format", "env", "--output", str(target))
+    assert p.returncode == 1 and f"{home}: belongs to uid 12345" in p.stderr
+    assert not (home / "new").exists()
+
+
+@AS_ROOT
+def test_root_applies_only_where_root_said(root, tmp_path):
+    # an inherited TELEMETRY_POLICY_ROOT (sudo -E) is not where apply writes as root,
+    # and a --root that runs through a link is refused
+    import argparse
+
+    from telemetry_policy.cli import Call
+
+    args = argparse.Namespace(root=None, command="apply")
+    assert Call(args, {"TELEMETRY_POLICY_ROOT": str(root.path)}).root == "/"
+    link = tmp_path / "link"
+    link.symlink_to(root.path)
+    p = tp(root, "--root", str(link), "apply", "--check")
+    assert p.returncode == 2 and "holds a symlink" in p.stderr

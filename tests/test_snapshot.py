@@ -434,3 +434,20 @@ def test_a_certain_absence_is_one_read_own_would_find(tmp_path, shape):
     if absent(str(target)):
         assert found is None
     assert absent(str(target)) is (shape in ("missing directory", "missing file"))
+
+
+@given(STORES, ENVIRONS, st.sampled_from([None, "off", "local", "on"]))
+def test_with_no_policy_at_all_resolve_answers_without_reading_anything(store, environ, default):
+    # the library arrived as a dependency and nobody wrote policy: no directory, no snapshot
+    with _system({}, store) as root:
+        env = root.environ(**environ)
+        fast, full = both(root, "demo", env, default)
+        assert fields(fast) == fields(full)
+        assert fast.explain() == full.explain() and fast.layers == full.layers == ()
+
+
+def test_with_no_policy_a_client_loads_none_of_the_heavy_modules(root):
+    found = _hot(root, LOADED.format(app="demo", default="local"))
+    found = _hot(root, LOADED.format(app="demo", default="local"))
+    assert found["mode"] == "local"
+    assert not set(found["loaded"]) & set(NOT_ON_THE_HOT_PATH), found["loaded"]

@@ -56,3 +56,22 @@ def test_compile_makes_clients_answer_from_the_snapshot(telemetry_policy_root):
     assert "_explain" not in resolve("mytool").__dict__
     telemetry_policy_root.compile()
     assert "_explain" in resolve("mytool").__dict__
+
+
+def test_the_kits_clock_reaches_a_subprocess_under_the_test_root(telemetry_policy_root):
+    import json
+    import subprocess
+    import sys
+
+    root = telemetry_policy_root
+    root.set("mytool", "on")
+
+    def upload() -> bool:
+        cmd = [sys.executable, "-m", "telemetry_policy.cli", "resolve", "--json", "mytool"]
+        p = subprocess.run(cmd, env=root.environ(), capture_output=True, text=True, check=True)
+        return json.loads(p.stdout)["may_upload"]
+
+    assert root.environ()["TELEMETRY_POLICY_ROOT"] == str(root.path)
+    assert upload() is False
+    root.advance(days=7)
+    assert upload() is True  # the same answer as the library's resolve()

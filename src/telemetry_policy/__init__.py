@@ -13,8 +13,9 @@ inputs. Those come from one of two places, with the same result
 (property-tested: tests/test_snapshot.py):
 
 - the snapshot ``apply`` compiled (``snapshot``), when it is usable as it is
-  and no plugin is installed: a client then imports none of pluggy, tomllib,
-  inspect, typing, re, enum or datetime (docs/authors.md#what-asking-costs-at-start);
+  and no plugin is installed, or, with no policy directory at all, nothing:
+  a client then imports none of pluggy, tomllib, inspect, typing, re, enum or
+  datetime (docs/authors.md#what-asking-costs-at-start);
 - ``inputs.Inputs``, one reading of the policy files and plugins: everything
   else (a plugin, ``go``'s own mode file, no usable snapshot, the CLI).
 """
@@ -53,6 +54,8 @@ _EXPORTS = {
     "PolicyFileError": "errors",
     "PluginError": "errors",
     "UsageError": "errors",
+    "UserStoreError": "errors",
+    "PlatformError": "errors",
     "hookimpl": "hookspecs",
 }
 __all__ = [
@@ -64,11 +67,13 @@ __all__ = [
     "Mode",
     "Origin",
     "Platform",
+    "PlatformError",
     "PluginError",
     "PolicyError",
     "PolicyFileError",
     "RefusedError",
     "UsageError",
+    "UserStoreError",
     "hookimpl",
     "resolve",
     "set_mode",
@@ -76,7 +81,15 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .context import Context
-    from .errors import PluginError, PolicyError, PolicyFileError, RefusedError, UsageError
+    from .errors import (
+        PlatformError,
+        PluginError,
+        PolicyError,
+        PolicyFileError,
+        RefusedError,
+        UsageError,
+        UserStoreError,
+    )
     from .hookspecs import hookimpl
     from .inputs import set_mode
     from .model import PRESETS, Choice, Decision, Mode, Origin, Platform
@@ -162,8 +175,8 @@ def _from_snapshot(
     from .snapshot import load
 
     snapshot = load(root)
-    if snapshot is None:
-        return None
+    if snapshot is None and not _no_policy(root):
+        return None  # the files are read
     from .entrypoints import find
 
     entries, twice = find(environ, True)
@@ -184,6 +197,9 @@ def _from_snapshot(
 
     def decide(now: "datetime | None", first_on: "datetime | None") -> "Decision":
         values = Values.start(app_default)
+        if snapshot is None:  # no policy at all: step 2 leaves the start as it is
+            explained: dict[str, object] = {"layers": (), "platform": None}
+            return finish(app, values, (), choice, caps, now, first_on, explained)
         values.replay(snapshot.values(app))
         explained = {"_explain": _Explain(snapshot)}
         return finish(app, values, snapshot.problems, choice, caps, now, first_on, explained)
@@ -198,12 +214,30 @@ def _from_snapshot(
             if now is None:
                 from .clock import current_time
 
-                now = current_time()
+                now = current_time(environ, root)
             first_on = load_first_on(state, app)
             decision = decide(now, first_on)
         if state is not None:
             keep_state(state, app, decision, first_on, now)  # type: ignore[arg-type]
     return decision
+
+
+def _no_policy(root: str) -> bool:
+    """Is there certainly no policy under ``root``: not one of the policy
+    directories exists (the library arrived as a dependency; nobody wrote policy)?
+    Four ``lstat``s; anything but "no such file" lets the files be read."""
+    from .paths import join
+    from .precedence import DIRECTORIES
+
+    for _, directory in DIRECTORIES:
+        try:
+            os.lstat(join(root, directory))
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+        return False
+    return True
 
 
 class _Explain:
@@ -262,6 +296,11 @@ def _exists(environ: "Mapping[str, str]") -> bool:
         return read_own(path) is not None
     except Exception:  # a PolicyError: let userstore say (it reads it as nothing)
         return True
+
+
+def __dir__() -> "list[str]":
+    # help(telemetry_policy) and dir() list the API, lazy names included
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name: str) -> "Any":

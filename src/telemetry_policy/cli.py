@@ -28,13 +28,19 @@ class Call:
         root = args.root or environ.get("TELEMETRY_POLICY_ROOT") or "/"
         if args.root is not None and not os.path.isdir(args.root):
             raise UsageError(f"--root {args.root}: not a directory")
+        if os.geteuid() == 0 and args.command in ("apply", "export"):
+            # root writes: the prefix only from --root, never inherited (sudo -E), and
+            # never through a link someone else could point elsewhere
+            root = args.root or "/"
+            if root != "/" and os.path.realpath(root) != os.path.normpath(os.path.abspath(root)):
+                raise UsageError(f"--root {root}: holds a symlink; give the real path")
         self.root = os.path.normpath(root) if root.startswith("/") else root
 
     @property
     def now(self) -> datetime:
-        from datetime import timezone
+        from .clock import current_time
 
-        return datetime.now(timezone.utc)
+        return current_time(self.environ, self.root)
 
 
 def _dump(data: Any) -> None:
@@ -142,6 +148,7 @@ def validate(c: Call) -> int:
 def set_(c: Call) -> int:
     """``set`` and ``unset``."""
     from .inputs import set_mode
+    from .model import Mode
     from .paths import store_path
 
     args = c.args
@@ -158,7 +165,12 @@ def set_(c: Call) -> int:
     if c.root != "/":  # your own store, checked against the ceiling of that image
         where += f", within the ceiling under {c.root}"
     what = app or "all apps"
-    _say(f"{what}: {'chose ' + mode if mode else 'choice removed'}{where}; mode now {d.mode}")
+    now = f"mode now {d.mode}"
+    if mode is not None and d.mode < Mode.parse(mode):
+        step = next(t for t in d.trace if t.key == "mode")
+        now += f" ({step.note or 'from ' + str(step.origin)})"  # DO_NOT_TRACK, a plugin's cap
+    verb = f"chose {mode}" if mode else "choice removed"
+    _say(f"telemetry-policy {args.command}: {what}: {verb}{where}; {now}")
     return 0
 
 

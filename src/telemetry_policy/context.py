@@ -34,7 +34,7 @@ class Context:
         if self._now is None:
             from .clock import current_time
 
-            self._now = current_time()
+            self._now = current_time(self.environ, self.root)
         return self._now
 
     def platform(self) -> Platform:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,7 +72,10 @@ def export(
     if path is None:
         return found.text, []
     r = Root("/")
+    _may_write(r, path)
     changes: list[Change] = []
+    if found.lines_into:
+        changes += _merge_lines(r, found.lines_into, found.lines, found.text, check)
     if found.shared:
         changes += _merge(r, found.shared, found.keys, check)
     steps = [(f.path, f.data) for f in found.files] + [(gone, None) for gone in found.remove]
@@ -82,6 +87,54 @@ def export(
                 r.remove(where)
             changes.append(Change(where, "would-remove" if check else "removed"))
     return "", changes
+
+
+def _may_write(r: Root, path: str) -> None:
+    """As root, write only where no one else could have put or could change what
+    is written: the directory (or, where root would create it, the one it is
+    created in) must be root's, and a file already there must be root's and
+    writable by no one else (else another user could add ``LD_PRELOAD=…`` to
+    what root exported)."""
+    if os.geteuid() != 0:
+        return
+    parent = os.path.dirname(path)
+    st = r.lstat(parent)
+    while st is None and parent != "/":  # directories root would create: in root's only
+        parent = os.path.dirname(parent)
+        st = r.lstat(parent)
+    if st is not None and st.st_uid != 0:
+        raise UnsafePath(parent, f"belongs to uid {st.st_uid}", "export as that user, not as root")
+    st = r.lstat(path)
+    if st is not None and (st.st_uid != 0 or st.st_mode & 0o022):
+        raise UnsafePath(
+            path,
+            f"belongs to uid {st.st_uid} (mode {stat.S_IMODE(st.st_mode):04o}): root does not "
+            "write into a file another user could change",
+            "remove it, or chown root and chmod go-w it, and export again",
+        )
+
+
+def _merge_lines(
+    r: Root, path: str, lines: Sequence[tuple[str, str]], whole: str, check: bool
+) -> list[Change]:
+    """Our assignments merged into the env or sh file at ``path``: a line setting
+    one of our variables is replaced where it stands, the others are added at
+    the end; every other line, comment and the order are kept. A new file is
+    written whole."""
+    data = r.read(path)
+    if data is None:
+        return _write(r, path, whole.encode(), check)
+    text = data.decode("utf-8", "surrogateescape")
+    kept = text.splitlines()
+    for var, line in lines:
+        pattern = re.compile(rf"\s*(export\s+)?{re.escape(var)}=")
+        at = next((i for i, old in enumerate(kept) if pattern.match(old)), None)
+        if at is None:
+            kept.append(line)
+        else:
+            kept[at] = line
+    merged = "\n".join(kept) + "\n"
+    return _write(r, path, merged.encode("utf-8", "surrogateescape"), check)
 
 
 def _merge(r: Root, path: str, keys: Sequence[OwnedKey], check: bool) -> list[Change]:

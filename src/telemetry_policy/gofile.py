@@ -147,6 +147,7 @@ def lower(
     if current == decision or (current < decision and not ours):
         return f"go: {shown}, within your decision {decision}; left as it is", False
     verb = ("would " if check else "") + ("lower" if current > decision else "raise")
+    verb += "" if check else "d" if verb.endswith("e") else "ed"
     if not check:
         written = f"{decision} {now.date().isoformat()}".encode()
         write_mode(path, decision, now)
@@ -154,7 +155,7 @@ def lower(
             from .safefs import write_own
 
             write_own(hook, written, 0o600, 0o700)
-    return f"go: {shown}; {verb}{'d' if not check else ''} to {decision} in {path}", True
+    return f"go: {shown}; {verb} to {decision} in {path}", True
 
 
 def undo(path: str, hook: str | None) -> str | None:

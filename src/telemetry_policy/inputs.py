@@ -252,7 +252,7 @@ def set_mode(
     if now is None:
         from .clock import current_time
 
-        now = current_time()
+        now = current_time(environ, root or environ.get(ENV_ROOT))
     wanted = _mode(mode, "mode")
     system = evaluate(app, root=root, environ=environ, now=now)
     if wanted is not None and wanted > system.ceiling:

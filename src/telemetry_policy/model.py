@@ -66,9 +66,12 @@ class Mode(int, metaclass=_Modes):
     ON: "Mode"
     __slots__ = ()
 
-    def __new__(cls, value: int) -> "Mode":
+    def __new__(cls, value: "int | str") -> "Mode":
+        """``Mode(2)`` or ``Mode("on")``: the mode of that value or name."""
         if isinstance(value, int) and 0 <= value < len(_ALL):
             return _ALL[value]
+        if isinstance(value, str):
+            return cls.parse(value)
         raise ValueError(f"{value!r} is not a valid Mode")
 
     @property
@@ -281,13 +284,15 @@ class Decision(Record):
     platform: "Platform | None" = None
     plugins: "tuple[PluginInfo, ...]" = ()  # audit: every plugin and what became of it
 
-    def __getattr__(self, name: str) -> "Any":
-        # A decision answered from the snapshot reads the layers and platform that
-        # explain it only when first asked: ``_explain`` returns them.
-        if name in _EXPLAINED and "_explain" in self.__dict__:
-            self.__dict__.update(self.__dict__.pop("_explain")())
-            return self.__dict__[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    if not TYPE_CHECKING:  # a type checker sees the fields only: a typo is an error
+
+        def __getattr__(self, name: str) -> "Any":
+            # A decision answered from the snapshot reads the layers and platform that
+            # explain it only when first asked: ``_explain`` returns them.
+            if name in _EXPLAINED and "_explain" in self.__dict__:
+                self.__dict__.update(self.__dict__.pop("_explain")())
+                return self.__dict__[name]
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def may_collect(self) -> bool:

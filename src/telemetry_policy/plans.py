@@ -10,6 +10,7 @@ one pass, not a thousand.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -24,8 +25,31 @@ _LOCATORS = ("HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "USE
 
 
 def own_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """The part of ``environ`` that says who the user is and where their files are."""
-    return {k: environ[k] for k in _LOCATORS if k in environ}
+    """The part of ``environ`` that says who the user is and where their files are.
+    For root, a ``HOME`` or ``XDG_*_HOME`` that is not root's own (``sudo`` keeps
+    a user's) is left out: it would lead root into that user's files (and with
+    no home of its own, a login has no Go mode file to bring in line)."""
+    found = {k: environ[k] for k in _LOCATORS if k in environ}
+    if os.geteuid() == 0:  # a relative value stays: Go reads it as no directory at all
+        keep = ("USER", "LOGNAME")
+        found = {k: v for k, v in found.items() if k in keep or not v.startswith("/") or _roots(v)}
+    return found
+
+
+def _roots(path: str) -> bool:
+    """Is ``path`` (or, while it does not exist, the nearest directory above it) root's?"""
+    if not path.startswith("/"):
+        return False
+    here = os.path.normpath(path)
+    while True:
+        try:
+            return os.lstat(here).st_uid == 0
+        except FileNotFoundError:
+            if here == "/":
+                return False
+            here = os.path.dirname(here)
+        except OSError:
+            return False
 
 
 def plans(inputs: Inputs, targets: Iterable[Target]) -> tuple[list[Plan], list[str]]:

@@ -101,13 +101,21 @@ class FakeRoot:
         (self.path / "etc/os-release").write_text("\n".join(line for line in lines if line) + "\n")
 
     def environ(self, **extra: str) -> dict[str, str]:
-        """An environment with its own HOME and XDG directories, plus ``extra``."""
+        """An environment with its own HOME and XDG directories, this root as
+        ``TELEMETRY_POLICY_ROOT`` and the kit's clock (``advance``), plus
+        ``extra``: a subprocess (``telemetry-policy resolve --json``) sees what
+        the library sees."""
+        from . import clock
+
         env = {
             "HOME": str(self.home),
             "XDG_CONFIG_HOME": str(self.home / ".config"),
             "XDG_STATE_HOME": str(self.home / ".local/state"),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "TELEMETRY_POLICY_ROOT": str(self.path),
         }
+        if clock.shift:
+            env[clock.ENV_SHIFT] = repr(clock.shift)
         if "PYTHONPATH" in os.environ:  # where the package under test is (a package build)
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         env.update(extra)
@@ -132,7 +140,7 @@ class FakeRoot:
         for name in list(os.environ):
             if name in self.ISOLATED or name.startswith("TELEMETRY_POLICY_"):
                 del os.environ[name]
-        os.environ.update(self.environ(TELEMETRY_POLICY_ROOT=str(self.path)))
+        os.environ.update(self.environ())
         try:
             yield self
         finally:

@@ -94,8 +94,10 @@ class Export(Record):
 
     text: str
     files: tuple[OwnedFile, ...] = ()
-    shared: str = ""  # the file ``keys`` are merged into (even none: drift is checked)
+    shared: str = ""  # the JSON file ``keys`` are merged into (drift is checked)
     keys: tuple[OwnedKey, ...] = ()
+    lines_into: str = ""  # the env or sh file ``lines`` are merged into
+    lines: tuple[tuple[str, str], ...] = ()  # (variable, its whole line)
     remove: tuple[str, ...] = ()
 
 

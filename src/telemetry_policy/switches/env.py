@@ -136,8 +136,10 @@ class Env(Switch):
     def export(self, plans: Sequence[Plan], fmt: str, output: str | None) -> Export:
         found = assignments((p, Mode.OFF if wants(p) else Mode.ON) for p in plans)
         text = comment().replace("apply`", f"export --format {fmt}`") + render(found, fmt)
-        names = tuple(name for _, _, name in found)
-        return Export(text, () if output is None else (OwnedFile(output, text.encode(), names),))
+        if output is None:
+            return Export(text)
+        lines = tuple((var, render([(var, value, name)], fmt)[:-1]) for var, value, name in found)
+        return Export(text, lines_into=output, lines=lines)
 
     def login(
         self,
