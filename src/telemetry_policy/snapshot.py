@@ -103,15 +103,26 @@ def fingerprint(path: str, how: str) -> tuple[int | str, ...]:
 def content(path: str, how: str) -> "bytes | tuple[str, ...] | None":
     """What a file read holds, or the names a directory listed holds (for
     paths whose change time proves nothing: read-only file systems)."""
-    try:
-        if how == LIST:
+    if how == LIST:
+        try:
             return tuple(sorted(os.listdir(path)))
+        except OSError:
+            return None
+    return _read_file(path, None)
+
+
+def _read_file(path: str, trusted: "frozenset[int] | None") -> "bytes | None":
+    """The regular file at ``path`` (not through a final link, never blocking),
+    or None; with ``trusted``, only if it may be trusted as a policy file is."""
+    try:
         fd = os.open(path, READ_FLAGS)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX:
+            return None
+        if trusted is not None and untrusted("", st, trusted):
             return None
         return read_all(fd, st.st_size)
     except OSError:
@@ -144,22 +155,11 @@ def _read(path: str, trusted: frozenset[int]) -> bytes | None:
     """The snapshot's bytes, if it may be trusted as a policy file is."""
     try:
         holder = os.lstat(os.path.dirname(path))
-        if not stat.S_ISDIR(holder.st_mode) or untrusted("", holder, trusted):
-            return None
-        fd = os.open(path, READ_FLAGS)
     except OSError:
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or untrusted("", st, trusted):
-            return None
-        if st.st_size > _MAX:
-            return None
-        return read_all(fd, st.st_size)
-    except OSError:
+    if not stat.S_ISDIR(holder.st_mode) or untrusted("", holder, trusted):
         return None
-    finally:
-        os.close(fd)
+    return _read_file(path, trusted)
 
 
 def _text(value: object) -> str:
