@@ -26,6 +26,27 @@ SNAPSHOT = "var/cache/telemetry-policy/policy.snapshot"
 UPLOAD = "datareporting.healthreport.uploadEnabled"
 
 
+def install(root, *names: str) -> None:
+    """Make catalogued programs installed in the fake root, as far as apply can tell
+    (one of their commands in /usr/bin, or their file): apply writes a program's own
+    files only while it is installed."""
+    from telemetry_policy.switches import switch
+
+    rows = {t.name: t for t in builtin()}
+    for name in names or [t.name for t in builtin() if switch(t).needs_program]:
+        what = rows[name].installed[0]
+        path = root.path / (what.lstrip("/") if what.startswith("/") else f"usr/bin/{what}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+
+@pytest.fixture(autouse=True)
+def _programs_installed(root):
+    # every catalogued program installed, unless a test says otherwise (tests of an
+    # absent program remove the marker)
+    install(root)
+
+
 def run(root, *argv, **env):
     """(exit status, stdout lines, stderr lines)."""
     code, out, err = run_cli(root, *argv, **env)
@@ -40,7 +61,10 @@ def files(root) -> set[str]:
     return {
         str(p.relative_to(root.path))
         for p in root.path.rglob("*")
-        if p.is_file() and "telemetry-policy/policy.d" not in str(p) and p.name != ".lock"
+        if p.is_file()
+        and "telemetry-policy/policy.d" not in str(p)
+        and p.name != ".lock"
+        and not str(p.relative_to(root.path)).startswith(("usr/bin/", "usr/sbin/"))  # installed
     }
 
 
@@ -119,7 +143,9 @@ def test_loosening_takes_back_only_what_apply_wrote(root):
     assert "DisableTelemetry" not in read_json(root, FIREFOX)["policies"]
     preset(root, "opt-out")  # nothing is forbidden or discouraged
     run(root, "apply")
-    assert files(root) == {SESSION, "var/lib/telemetry-policy/session/go", MANIFEST, SNAPSHOT}
+    # netdata's flag stays: its absence would turn netdata's statistics on
+    assert files(root) == {SESSION, "var/lib/telemetry-policy/session/go", MANIFEST, SNAPSHOT,
+                           NETDATA}  # fmt: skip
     assert not at(root, "etc/chromium").exists()  # directories apply made are gone too
 
 
@@ -357,7 +383,7 @@ def test_undo_takes_everything_back_and_keeps_the_admins_files(root):
     run(root, "apply")
     code, out, _ = run(root, "apply", "--undo")
     assert code == 0 and out[-1].startswith("apply --undo:")
-    assert files(root) == {FIREFOX}
+    assert files(root) == {FIREFOX, NETDATA}  # a flag file is only ever added
     assert read_json(root, FIREFOX) == {"policies": {"Homepage": {"URL": "https://example.org"}}}
     assert not at(root, "var/lib/telemetry-policy").exists()
     assert run(root, "apply", "--undo")[1] == [
@@ -429,13 +455,32 @@ def test_a_flag_file_someone_else_shipped_is_never_touched_or_removed(root):
     )
 
 
-def test_a_missing_flag_file_is_created_below_the_default_and_taken_back(root):
+def test_a_missing_flag_file_is_created_below_the_default_and_never_taken_back(root):
+    # netdata reads the file's absence as yes: taking it back would turn it on, and
+    # Debian's netdata-core ships that very path as a conffile
     preset(root, "opt-in")
     run(root, "apply")
     assert at(root, NETDATA).exists()
     preset(root, "opt-out")
-    run(root, "apply")
-    assert not at(root, NETDATA).exists() and not at(root, "etc/netdata").exists()
+    _, out, _ = run(root, "apply")
+    assert at(root, NETDATA).exists() and any("only ever added" in line for line in out)
+    assert run(root, "apply", "--undo")[0] == 0 and at(root, NETDATA).exists()
+
+
+def test_an_absent_programs_directories_are_never_created(root):
+    for marker in ("usr/bin", "usr/sbin"):
+        for p in (root.path / marker).iterdir():
+            p.unlink()  # nothing installed
+    preset(root, "forced-off")
+    assert run(root, "apply")[0] == 0
+    absent = ("etc/opt/chrome", "etc/opt/edge", "etc/thunderbird", "etc/vscode", "etc/netdata",
+              "etc/chromium", "etc/firefox", "etc/popularity-contest.d")  # fmt: skip
+    for program_dir in absent:
+        assert not at(root, program_dir).exists(), program_dir
+    assert at(root, SYSTEM_ENV).exists()  # services' environment: ours, always
+    install(root, "chromium")  # the program arrives (its package's trigger runs apply)
+    assert run(root, "apply")[0] == 0
+    assert at(root, MANAGED).exists() and not at(root, "etc/opt/chrome").exists()
 
 
 # --- What a security review of apply found, each reproduced (it must now fail).

@@ -196,6 +196,9 @@ def test_popularity_contest(root, tmp_path, preset, decided):
     etc.mkdir(exist_ok=True)
     (etc / "popularity-contest.conf").write_text('PARTICIPATE="yes"\nUSEHTTP="yes"\n')
     root.write("admin", "policy.d/50-site.toml", f'[policy]\npreset = "{preset}"\n')
+    installed = root.path / "usr/sbin/popularity-contest"  # as far as apply can tell
+    installed.parent.mkdir(parents=True, exist_ok=True)
+    installed.touch()
     assert run_cli(root, "apply")[0] == 0
     # Its real daily cron script, up to its PARTICIPATE test, reading this root's /etc.
     script = POPCON_CRON.read_text().replace("/etc/popularity-contest", f"{etc}/popularity-contest")
@@ -206,9 +209,6 @@ def test_popularity_contest(root, tmp_path, preset, decided):
     )
     p = subprocess.run(["sh", "-s", "--", "--crond"], input=probe, capture_output=True, text=True)
     assert p.stdout.strip().splitlines()[-1] == f"decided={decided}", p.stdout + p.stderr
-    installed = root.path / "usr/sbin/popularity-contest"  # as far as audit can tell
-    installed.parent.mkdir(parents=True, exist_ok=True)
-    installed.touch()
     _, out, _ = run_cli(root, "audit", "--programs", "--json")
     row = next(r for r in json.loads(out)["programs"] if r["program"] == "popularity-contest")
     assert row["complies"] is True

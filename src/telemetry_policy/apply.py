@@ -227,6 +227,8 @@ class _Run:
         r = self.r
         data = r.read(want.path)
         mine: dict[str, Any] = {"sha256": _digest(want.data)}
+        if want.flag:
+            mine["flag"] = True  # its absence is the program's "yes": only ever added
         if entry is not None and "saved" in entry:
             mine["saved"] = entry["saved"]
         if data == want.data and entry is not None:
@@ -256,6 +258,13 @@ class _Run:
         if data is not None and _digest(data) != entry["sha256"]:
             where = f"; the file before it is in {r.shown(SAVED + path)}" if saved else ""
             self.notes.append(f"{r.shown(path)} changed since apply wrote it: left as it is{where}")
+            return
+        if entry.get("flag"):  # removing it would turn the program's telemetry on
+            self.notes.append(f"{r.shown(path)}: a flag file is only ever added; left as it is")
+            return
+        package = _packaged(r.root, path) if data is not None and not saved else ""
+        if package:  # a package's file now (netdata's conffile): never ours to remove
+            self.notes.append(f"{r.shown(path)} belongs to the package {package} now; left")
             return
         if saved:
             before = r.read(SAVED + path)
@@ -360,6 +369,29 @@ def _read_resolved(root: str, path: str) -> bytes | None:
         os.close(fd)
 
 
+def _packaged(root: str, path: str) -> str:
+    """The package that ships ``path`` under ``root`` (dpkg or rpm), or ''."""
+    import shutil
+    import subprocess
+
+    asks = []
+    if shutil.which("dpkg-query") and os.path.exists(os.path.join(root, "var/lib/dpkg/status")):
+        admin = [] if root == "/" else [f"--admindir={os.path.join(root, 'var/lib/dpkg')}"]
+        asks.append(["dpkg-query", *admin, "-S", path])
+    if shutil.which("rpm") and os.path.isdir(os.path.join(root, "var/lib/rpm")):
+        asks.append(["rpm", *([] if root == "/" else ["--root", root]), "-qf", path])
+    for cmd in asks:
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                               env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            continue
+        found = p.stdout.strip()
+        if p.returncode == 0 and found and "not owned" not in found:
+            return found.split(":")[0] if cmd[0] == "dpkg-query" else found.splitlines()[0]
+    return ""
+
+
 def _is_seed(r: Root, seeded: str | None, doc: Mapping[str, Any]) -> bool:
     """Whether ``doc`` is just the distribution's policies apply copied in."""
     if not seeded:
@@ -410,7 +442,7 @@ def _locked(r: Root, check: bool) -> Iterator[None]:
 
 
 def _apply(run: _Run, root: str, environ: Mapping[str, str], now: datetime, undo: bool) -> Outcome:
-    from .catalogue import builtin
+    from .catalogue import builtin, installed
     from .plans import system_plans
 
     check = run.check
@@ -421,7 +453,12 @@ def _apply(run: _Run, root: str, environ: Mapping[str, str], now: datetime, undo
         plans, errors = system_plans(root, environ, now)
         run.errors += errors
         targets = [p.target for p in plans]
-        wanted = desired(plans)
+        # a program's own files only while it is installed: its directories and the files
+        # its package ships are never created before it (it gets them when it arrives:
+        # the packages' file triggers on its paths run apply)
+        wanted = desired(
+            [p for p in plans if not switch(p.target).needs_program or installed(p.target, root)]
+        )
     allowed, dirs_allowed = owned_paths(targets)
     dirs_allowed |= {SAVED} | {SAVED + d for d in dirs_allowed}  # where earlier files are kept
     manifest, refused = load_manifest(r, allowed | {w.path for w in wanted}, dirs_allowed)

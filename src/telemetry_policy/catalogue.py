@@ -10,12 +10,14 @@ through the ``telemetry_policy_export_targets`` hook.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .hookspecs import hookimpl
 from .model import Mode, Record
+from .paths import join
 
 KINDS = ("env", "firefox", "chromium", "vscode", "conf", "flag", "go")
 LOCAL_UPLOADS = (
@@ -173,6 +175,27 @@ def collect_targets(hooks: Any, code_trust: Callable[[str], str]) -> tuple[list[
             names.add(t.name)
             variables.add(t.variable)
     return targets, errors
+
+
+#: Where an installed command is looked for: the system's own directories under
+#: the root, never the PATH of whoever asks (the system's view is the same for all).
+BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def installed(target: Target, root: str, path: str | None = None) -> bool:
+    """Is ``target`` installed under ``root``: one of its files exists, or one of
+    its commands is in the system's directories (or on ``path``, for a user)."""
+    for what in target.installed:
+        if what.startswith("/"):
+            if os.path.lexists(join(root, what)):
+                return True
+            continue
+        dirs = [join(root, d) for d in BIN_DIRS]
+        if path is not None:  # a user runs what is on their PATH
+            dirs += [d for d in path.split(":") if d.startswith("/")]
+        if any(os.path.lexists(os.path.join(d, what)) for d in dirs):
+            return True
+    return False
 
 
 class Plan(Record):

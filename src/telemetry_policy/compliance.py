@@ -11,13 +11,12 @@ machine.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from .ask import Answer, ask
-from .catalogue import Target
+from .catalogue import BIN_DIRS, Target, installed
 from .errors import one_line
 from .model import Mode, Record
 from .paths import join
@@ -67,27 +66,6 @@ class Status(Record):
             },
             "source": t.source,
         }
-
-
-#: Where an installed command is looked for: the system's own directories under
-#: the root, never the PATH of whoever asks (the system's view is the same for all).
-BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-
-
-def installed(target: Target, root: str, path: str | None = None) -> bool:
-    """Is ``target`` installed under ``root``: one of its files exists, or one of
-    its commands is in the system's directories (or on ``path``, for a user)."""
-    for what in target.installed:
-        if what.startswith("/"):
-            if os.path.lexists(join(root, what)):
-                return True
-            continue
-        dirs = [join(root, d) for d in BIN_DIRS]
-        if path is not None:  # a user runs what is on their PATH
-            dirs += [d for d in path.split(":") if d.startswith("/")]
-        if any(os.path.lexists(os.path.join(d, what)) for d in dirs):
-            return True
-    return False
 
 
 def survey(

@@ -116,6 +116,7 @@ class Switch:
     formats: tuple[str, ...] = ()
     always: tuple[str, ...] = ()  # files it owns whatever the catalogue holds
     user_files = False  # a login writes the user's own files (``session --no-go`` skips it)
+    needs_program = False  # writes the program's own files: only while it is installed
 
     def desired(self, plans: Sequence[Plan]) -> list[Desired]:
         """Every file and key the system's decision calls for (``apply``)."""

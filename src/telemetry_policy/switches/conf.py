@@ -65,6 +65,7 @@ class Conf(Switch):
     """A system program's drop-in (``conf``) or flag file (``flag``)."""
 
     kinds = KINDS
+    needs_program = True
 
     def desired(self, plans: Sequence[Plan]) -> list[Desired]:
         return list(desired(plans))

@@ -289,6 +289,7 @@ def keys_document(keys: Sequence[OwnedKey]) -> dict[str, Any]:
 class _Keys(Switch):
     """A program that reads one JSON file the admin may share: apply owns keys in it."""
 
+    needs_program = True
     empty: dict[str, Any] = {}  # noqa: RUF012 - never mutated
 
     def keys(self, plan: Plan) -> list[OwnedKey]:
@@ -348,6 +349,7 @@ class Chromium(Switch):
 
     kinds = ("chromium",)
     formats = ("chromium",)
+    needs_program = True
 
     def desired(self, plans: Sequence[Plan]) -> list[OwnedFile | OwnedKey]:
         return [f for f in map(chromium_file, plans) if f is not None]
