@@ -247,3 +247,16 @@ def test_runtime_outranks_vendor_and_the_admin_outranks_runtime(root):
     assert resolve("demo").ceiling is LOCAL  # runtime, later by name, may tighten the admin
     root.write("admin", "policy.d/30-admin.toml", '[policy]\nceiling = "on"\n')
     assert resolve("demo").ceiling is ON
+
+
+def test_a_lower_tier_restating_a_value_leaves_it_the_higher_tiers(root):
+    # the admin's 50-site.toml outvotes debconf, and a vendor's later opt-out that only
+    # restates "on" takes neither the value nor its origin (audit names the admin's file)
+    root.write("admin", "policy.d/50-debconf.toml", '[policy]\npreset = "forced-off"\n')
+    root.write("admin", "policy.d/50-site.toml", '[policy]\npreset = "opt-in"\n')
+    root.write("vendor", "policy.d/60-vendor.toml", '[policy]\npreset = "opt-out"\n')
+    d = resolve("demo")
+    ceiling = next(t for t in d.trace if t.key == "ceiling")
+    assert (d.ceiling, d.default) == (ON, OFF)
+    assert str(ceiling.origin).endswith("50-site.toml:2") and not ceiling.note
+    assert "held: " in next(t for t in d.trace if t.key == "default").note

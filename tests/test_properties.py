@@ -193,12 +193,15 @@ TIERS = ["vendor", "local", "runtime", "admin"]
 
 def _step2_by_hand(ls, app, default):
     """Step 2 as docs/format.md states it, one layer at a time: its [policy]
-    keys, then its [app.APP] keys; an untrusted plugin's only where it tightens."""
+    keys, then its [app.APP] keys; an untrusted plugin's (below every tier) only
+    where it tightens, and not where it restates what a file set (the file keeps it).
+    The generated files are all of the admin tier; a trusted plugin speaks with it."""
     trusted = set()
     for layer in ls:
         if layer.status == "applied" and layer.policy and layer.tier != "plugin":
             trusted |= set(layer.policy.trusted) - set(layer.policy.disabled)
     values = Values.start(default)
+    held: dict[str, bool] = {}  # a key a file (or trusted plugin) set
     for layer in sorted(ls, key=lambda layer: layer.sort_key):
         if layer.status != "applied" or layer.policy is None:
             continue
@@ -206,10 +209,13 @@ def _step2_by_hand(ls, app, default):
             continue  # the generated layers' [when] never holds
         for s in (*layer.policy.policy, *layer.policy.app(app)):
             plugin = layer.tier == "plugin" and layer.origin.source not in trusted
+            if plugin and held.get(s.key) and s.value == values.get(s.key):
+                continue
             if plugin and not tightens(s.key, s.value, values.get(s.key)):
                 values.notes[s.key] = f"held: {s.origin} wanted {s.value}"
                 continue
             values.set(s.key, s.value, s.origin)
+            held[s.key] = held.get(s.key, False) or not plugin
     for key in ("default", "ceiling", "upload_delay_days"):
         del values.overrode[key][:-1]  # each value lists the one it directly overrode
     return values

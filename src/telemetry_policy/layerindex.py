@@ -173,6 +173,8 @@ class LayerIndex:
                 why = rule.admit(
                     key, s.value, start.get(key), rank, held, self.only_tighten.get(i, "")
                 )
+                if why == rule.SAME:
+                    continue
                 if why:
                     dropped.setdefault(i, (why, []))[1].append(f"{key} = {s.value}")
                     start.hold(key, s.value, s.origin)

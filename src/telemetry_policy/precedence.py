@@ -121,11 +121,18 @@ class Step2:
         """A tier's rank; a plugin's is that of the highest file trusting it."""
         return TIERS.get(tier, -1)
 
+    #: what ``admit`` says of a lower tier restating a higher tier's value: the higher
+    #: tier keeps it (and its origin), nothing is dropped
+    SAME = "same"
+
     @staticmethod
     def admit(key: str, new: "Value", old: "Value", rank: int, held: int, only: str) -> str:
-        """Why the setting does not apply ('' if it does): a value may always be
-        tightened; otherwise a plugin layer that may only tighten (``only`` says
-        why) and a tier below the one holding the key (``held``) are refused."""
+        """Why the setting does not apply ('' if it does, ``SAME`` if it changes
+        nothing): a value may always be tightened; otherwise a plugin layer that
+        may only tighten (``only`` says why) and a tier below the one holding the
+        key (``held``) are refused."""
+        if rank < held and new == old:
+            return Step2.SAME
         if tightens(key, new, old):
             return ""
         return only or (LOWER_TIER if rank < held else "")
