@@ -262,3 +262,12 @@ def test_set_says_why_the_mode_is_below_what_was_asked(root):
     assert code == 0
     assert out.startswith("telemetry-policy set: mytool: chose on in ")
     assert out.rstrip().endswith("mode now local (lowered by env DO_NOT_TRACK)")
+
+
+def test_set_mode_answers_with_the_programs_own_default(root):
+    from telemetry_policy import set_mode
+
+    root.write("vendor", "policy.toml", '[policy]\nceiling = "on"\n')
+    # forgetting the choice: the answer is the program's own default, as resolve gives it
+    assert set_mode("mytool", None, app_default="local").mode is Mode.LOCAL
+    assert set_mode("mytool", None).mode is Mode.OFF

@@ -236,11 +236,15 @@ def set_mode(
     root: str | None = None,
     environ: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    app_default: Mode | str | None = None,
 ) -> Decision:
     """Record the user's choice for ``app`` (None: every app); ``mode=None`` forgets it.
 
     A mode above the ceiling (for the app, or the global one) raises
-    RefusedError naming where the ceiling was set. Returns the new decision.
+    RefusedError naming where the ceiling was set. Returns the new decision
+    (with ``app_default``, your program's own default, as ``resolve`` takes
+    it): when its mode is below what was asked (``DO_NOT_TRACK``, a plugin's
+    cap), ``decision.trace[-1].note`` says why.
     A choice for ``go`` is also written to Go's own mode file, which is what
     the Go toolchain reads (and, being Go's own, outranks ``[all]``).
     """
@@ -254,7 +258,7 @@ def set_mode(
 
         now = current_time(environ, root or environ.get(ENV_ROOT))
     wanted = _mode(mode, "mode")
-    system = evaluate(app, root=root, environ=environ, now=now)
+    system = evaluate(app, root=root, environ=environ, now=now, app_default=app_default)
     if wanted is not None and wanted > system.ceiling:
         origin = system.origin_of("ceiling")
         why = f" ({system.errors[0]})" if system.errors else ""
@@ -269,4 +273,4 @@ def set_mode(
         if path is not None:
             write_mode(path, wanted, now)
     write_choice(store_path(environ), app, wanted, now)
-    return evaluate(app, root=root, environ=environ, now=now)
+    return evaluate(app, root=root, environ=environ, now=now, app_default=app_default)
