@@ -142,3 +142,17 @@ def test_text_output_names_what_does_not_comply(root):
     )
     assert out.splitlines()[-1].startswith("(only catalogued programs are judged")
     assert os.path.exists(root.path / POPCON_BIN)
+
+
+def test_an_unverified_switch_is_never_claimed_to_comply(root):
+    # Edge ignores MetricsReportingEnabled since Edge 89: the row says so, and audit
+    # claims nothing either way for it
+    _installed_everything(root)
+    preset(root, "forced-off")
+    run_cli(root, "apply")
+    edge = programs(root)[1]["microsoft-edge"]
+    assert edge["complies"] is None and "Edge 89" in edge["unverified"]
+    _, out, _ = run_cli(root, "audit", "--programs")
+    assert any(
+        line.startswith("microsoft-edge") and "unverified" in line for line in out.splitlines()
+    )

@@ -51,6 +51,7 @@ class Target(Record):
     ask_off: str = ""  # what in its output (a regex, per line) says off
     ask_on: str = ""  # ... and on (uploading)
     ask_local: str = ""  # ... and local (collecting, never uploading), for programs with one
+    unverified: str = ""  # why the switch is not known to work: no compliance is claimed
 
 
 def _load_builtin() -> tuple[Target, ...]:
@@ -242,6 +243,8 @@ def markdown(rows: Iterable[Target] | None = None) -> str:
             switch = f"`{t.path}` ({t.kind})"
         written = f"`{t.off}`" if t.kind in ("env", "conf") else "(see reads)"
         proof = f"{t.status}: `{t.proof}`" if t.proof else "-"
+        if t.unverified:
+            proof = f"**unverified**: {t.unverified}"
         out.append(
             "| "
             + " | ".join(

@@ -34,8 +34,9 @@ class Status(Record):
 
     @property
     def complies(self) -> bool | None:
-        """None when the program is not installed or its switch cannot be read."""
-        if not self.installed or self.reading.mode is None:
+        """None when the program is not installed, its switch cannot be read, or
+        its switch is not known to work (an unverified row)."""
+        if not self.installed or self.reading.mode is None or self.target.unverified:
             return None
         said = None if self.said is None else self.said.mode
         if said is not None and (said is not self.reading.mode or said > self.required):
@@ -58,6 +59,7 @@ class Status(Record):
                 "locked": self.reading.locked,
             },
             "complies": self.complies,
+            **({"unverified": t.unverified} if t.unverified else {}),
             "asked": None
             if self.said is None
             else {
@@ -173,6 +175,8 @@ def as_text(found: list[Status]) -> str:
     for s in found:
         need = f"{s.required}{', locked' if s.locked else ''} ({s.whose})"
         ok = {True: "yes", False: "NO", None: "cannot tell"}[s.complies]
+        if s.target.unverified:
+            ok = "unverified"
         if not s.installed:
             ok = "not installed"
         now = s.reading.text + (f"; it says: {s.said.text}" if s.said is not None else "")
