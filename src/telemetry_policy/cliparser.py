@@ -274,7 +274,9 @@ def _export(sub: Any) -> None:
         help="print one back-end of the policy (or write it to PATH)",
         description="Print what apply writes for one kind of switch, from the system's "
         "decision (no user's choices): env: KEY=VALUE lines (system services, logins "
-        "without a choice); sh: the same as export lines; firefox: the policies.json keys; "
+        "without a choice); sh: the same as export lines; dockerfile: ENV lines, oci-env: an "
+        "image config's Env list, devcontainer: containerEnv (containers: no login, no systemd; "
+        "printed only); firefox: the policies.json keys; "
         "chromium: the policy object (--output is a policies directory: managed/ or "
         "recommended/zz-telemetry-policy.json); vscode: the policy.json keys; json: every "
         "program with its decision and what it is told. --output writes a place apply "
@@ -307,4 +309,6 @@ def _sync(sub: Any) -> None:
 
 #: ``export --format``: export.FORMATS, written out so that the parser needs no
 #: catalogue (a test keeps the two equal).
-EXPORT_FORMATS = ("env", "sh", "firefox", "chromium", "vscode", "json")
+EXPORT_FORMATS = (
+    "env", "sh", "dockerfile", "oci-env", "devcontainer", "firefox", "chromium", "vscode", "json",
+)  # fmt: skip

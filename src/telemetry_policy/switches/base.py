@@ -86,6 +86,7 @@ class Login(Record):
     notes: tuple[str, ...] = ()  # what it did to the user's own files
     errors: tuple[str, ...] = ()
     changed: bool = False
+    paths: tuple[str, ...] = ()  # the files changed (apply: inside the image)
 
 
 class Export(Record):
@@ -169,6 +170,13 @@ class Switch:
         check: bool,
     ) -> Login:
         """What a login of the user of ``environ`` gets, from their decisions."""
+        return Login()
+
+    def accounts(
+        self, root: str, plans: Sequence[Plan], now: datetime, check: bool, undo: bool
+    ) -> Login:
+        """What apply does in the files of accounts that never log in (root, system
+        users) and of new users (``/etc/skel``); ``undo`` takes it back."""
         return Login()
 
     def undo(self, environ: Mapping[str, str]) -> Login:

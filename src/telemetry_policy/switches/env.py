@@ -17,12 +17,14 @@ Under ``local`` a program without a local level is opted out, and
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from ..catalogue import Plan, Target
 from ..model import MODES, Mode
+from ..ownfiles import UnsafePath
 from .base import SESSION_DIR, Desired, Export, Login, OwnedFile, Reading, Switch, comment, wants
 
 SYSTEM_DROPIN = "/etc/systemd/system.conf.d/50-telemetry-policy.conf"
@@ -48,6 +50,26 @@ def render(found: Sequence[Assignment], fmt: str) -> str:
     """``env``: KEY=VALUE lines (environment.d, generators); ``sh``: export lines."""
     prefix = "export " if fmt == "sh" else ""
     return "".join(f"{prefix}{var}={value}\n" for var, value, _ in found)
+
+
+# Containers: no login, no systemd; what reaches every process is the image's
+# environment (the Dockerfile's ENV, the image config's Env, a dev container's
+# containerEnv).
+def _dockerfile(found: Sequence[Assignment]) -> str:
+    head = "# the system's telemetry policy (telemetry-policy export --format dockerfile)\n"
+    return head + "".join(f"ENV {var}={value}\n" for var, value, _ in found)
+
+
+def _oci_env(found: Sequence[Assignment]) -> str:
+    return json.dumps([f"{var}={value}" for var, value, _ in found], indent=2) + "\n"
+
+
+def _devcontainer(found: Sequence[Assignment]) -> str:
+    return json.dumps({"containerEnv": {v: value for v, value, _ in found}}, indent=2) + "\n"
+
+
+CONTAINER = {"dockerfile": _dockerfile, "oci-env": _oci_env, "devcontainer": _devcontainer}
+_PASTE = "print it and put it in your Dockerfile or image configuration yourself"
 
 
 def desired(plans: Sequence[Plan]) -> list[OwnedFile]:
@@ -104,7 +126,7 @@ class Env(Switch):
 
     kinds = ("env",)
     personal = True
-    formats = ("env", "sh")
+    formats = ("env", "sh", "dockerfile", "oci-env", "devcontainer")
     always = (SYSTEM_DROPIN, USER_MANAGER_DROPIN, SESSION_DEFAULT)
 
     def desired(self, plans: Sequence[Plan]) -> list[Desired]:
@@ -135,6 +157,10 @@ class Env(Switch):
 
     def export(self, plans: Sequence[Plan], fmt: str, output: str | None) -> Export:
         found = assignments((p, Mode.OFF if wants(p) else Mode.ON) for p in plans)
+        if fmt in CONTAINER:
+            if output is not None:
+                raise UnsafePath(output, f"--format {fmt} is printed, not written", _PASTE)
+            return Export(CONTAINER[fmt](found))
         text = comment().replace("apply`", f"export --format {fmt}`") + render(found, fmt)
         if output is None:
             return Export(text)

@@ -9,16 +9,20 @@ the login hook can read them without starting Python.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from ..catalogue import Plan, Target
 from ..gofile import hook_file, lower, mode_file, parse, undo
+from ..gofile import undo as gofile_undo  # the method below has the same name
 from ..model import Mode
 from ..ownfiles import UnsafePath, read_own
 from .base import SESSION_DIR, Desired, Login, OwnedFile, Reading, Switch, comment
 
 SESSION_GO = f"{SESSION_DIR}/go"
+#: Homes whose Go apply brings in line: root's, and the skeleton of new users'.
+ACCOUNTS = ("/root", "/etc/skel")
 _MAX = 4096  # Go writes a dozen bytes
 
 
@@ -107,3 +111,39 @@ class Go(Switch):
         path = mode_file(environ)
         said = None if path is None else undo(path, hook_file(environ))
         return Login("", () if said is None else (said,))
+
+    def accounts(
+        self, root: str, plans: Sequence[Plan], now: datetime, check: bool, undo: bool
+    ) -> Login:
+        """Go for root (services, cron, containers: no login ever lowers it) and for
+        new users (``/etc/skel``): each mode file brought to the system's decision
+        as a login would, a file of the account's own never raised; what apply wrote
+        is remembered as the hook's (each home's state), and ``undo`` takes it back."""
+        from ..paths import join
+
+        if not plans and not undo:
+            return Login()
+        notes: list[str] = []
+        errors: list[str] = []
+        changed: list[str] = []
+        for home in ACCOUNTS:
+            inside = f"{home}/.config/go/telemetry/mode"
+            path = join(root, inside)
+            hook = join(root, f"{home}/.local/state/telemetry-policy/go-mode")
+            if not os.path.isdir(join(root, home)):
+                continue
+            try:
+                if undo:
+                    said = None if check else gofile_undo(path, hook)
+                    notes += [said] if said else []
+                    continue
+                data = read_own(path, _MAX)
+                own = None if data is None else parse(data)[0]
+                plan = plans[0]
+                decision = plan.default if own is None else min(own, plan.ceiling)
+                _, did = lower(path, decision, now, check, hook)
+                if did:
+                    changed.append(inside)
+            except UnsafePath as e:
+                errors.append(str(e))
+        return Login("", tuple(notes), tuple(errors), bool(changed), tuple(changed))
