@@ -65,6 +65,11 @@ def _client(cmd: list[str], root, tmp_path: Path, with_command: bool = True, **e
     path = "/usr/bin:/bin"
     if with_command:
         path = f"{_command(tmp_path)}:{path}"
+    else:  # only what the client needs besides the command (installed, it is in /usr/bin)
+        tools = tmp_path / "tools"
+        tools.mkdir(parents=True, exist_ok=True)
+        (tools / "python3").symlink_to(shutil.which("python3", path=path) or sys.executable)
+        path = str(tools)
     environ = root.environ(TELEMETRY_POLICY_ROOT=str(root.path), PATH=path, **env)
     tmp_path.mkdir(parents=True, exist_ok=True)
     p = subprocess.run(cmd, env=environ, capture_output=True, text=True, timeout=300,
